@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// client is an HTTP client sized for n concurrent connections to one host.
+func client(n int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}, Timeout: 30 * time.Second}
+}
+
+// load runs clients goroutines that each call do in a loop for d, timing
+// every call.
+func load(ctx context.Context, clients int, d time.Duration, do func(c *http.Client, rnd *rand.Rand) error) Latencies {
+	c := client(clients)
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var mu sync.Mutex
+	var all []time.Duration
+	errs := 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(i), 42))
+			var mine []time.Duration
+			bad := 0
+			for ctx.Err() == nil {
+				t := time.Now()
+				if err := do(c, rnd); err != nil {
+					bad++
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			all, errs = append(all, mine...), errs+bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return summarise(all, errs, time.Since(start))
+}
+
+// Reads measures GET base/{ref} of random refs ("Patient/123").
+func Reads(ctx context.Context, base string, refs []string, clients int, d time.Duration) Latencies {
+	return load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
+		return get(c, base+"/"+refs[rnd.IntN(len(refs))])
+	})
+}
+
+func get(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// Transactions measures POST base of transaction Bundles, each a new
+// Patient and an Observation that refers to it by urn:uuid.
+func Transactions(ctx context.Context, base string, clients int, d time.Duration) Latencies {
+	return load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
+		resp, err := c.Post(base, "application/fhir+json", bytes.NewReader(transactionBody(rnd)))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("transaction: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+func transactionBody(rnd *rand.Rand) []byte {
+	u := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rnd.Uint32(), rnd.IntN(1<<16), rnd.IntN(1<<12), rnd.IntN(1<<12), rnd.Uint64()&(1<<48-1))
+	mrn := rnd.Uint64() % 1e10
+	return fmt.Appendf(nil, `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:%[1]s","resource":{"resourceType":"Patient","identifier":[{"system":"urn:oid:1.2.392.100495.20.3.51.11234567890","value":"%010[2]d"}],
+ "name":[{"family":"山田","given":["太郎"]}],"gender":"male","birthDate":"1950-04-01"},"request":{"method":"POST","url":"Patient"}},
+{"resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},
+ "subject":{"reference":"urn:uuid:%[1]s"},"effectiveDateTime":"2026-11-25T09:30:00+09:00","valueQuantity":{"value":%[3]d,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},
+ "request":{"method":"POST","url":"Observation"}}]}`, u, mrn, 50+rnd.IntN(60))
+}

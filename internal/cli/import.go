@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"kartehub/internal/fhirimport"
+	"kartehub/internal/record"
+)
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("import", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	url := fs.String("url", "", "FHIR base URL of a running kartehub (instead of --data/--database)")
+	quiet := fs.Bool("quiet", false, "no progress display")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("import needs one or more .json/.ndjson files or directories")
+	}
+	im := &fhirimport.Importer{}
+	if !*quiet {
+		im.Progress, im.Interactive = stderr, isTerminal(stderr)
+	}
+	if *url != "" {
+		im.Sink = &fhirimport.Remote{Base: *url}
+	} else {
+		st, _, err := sf.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		im.Sink = record.New(st)
+	}
+	sum, err := im.Run(ctx, fs.Args())
+	if err != nil {
+		return err
+	}
+	for _, f := range sum.Failures {
+		fmt.Fprintln(stderr, "failed:", f)
+	}
+	fmt.Fprintln(stdout, sum)
+	if len(sum.Failures) > 0 {
+		return fmt.Errorf("%d entries failed to import", len(sum.Failures))
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

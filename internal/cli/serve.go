@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"kartehub/internal/fhirapi"
+	"kartehub/internal/karte"
+	"kartehub/internal/record"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP listen address (FHIR API at /fhir)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, where, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		return fmt.Errorf("--http %s: %w", *httpAddr, err)
+	}
+	log.Info("kartehub serving", "version", version, "store", where, "http", ln.Addr().String(), "fhir", "http://"+ln.Addr().String()+"/fhir")
+	return serveHTTP(ctx, ln, NewHandler(st, log), log)
+}
+
+// NewHandler returns kartehub's HTTP handler on store st: the FHIR API at
+// /fhir and the health endpoints.
+func NewHandler(st karte.Store, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	api := fhirapi.New(record.New(st), log, "/fhir")
+	mux.Handle("/fhir/", api)
+	mux.Handle("POST /fhir", api) // batch and transaction at the bare base
+	mux.Handle("GET /fhir", http.RedirectHandler("/fhir/metadata", http.StatusFound))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := st.Read(r.Context(), "Patient", "readiness-probe"); err != nil && !karte.IsKind(err, karte.NotFound) {
+			http.Error(w, "store not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
+
+// serveHTTP serves until ctx ends, then drains requests in flight for up
+// to 10 seconds.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

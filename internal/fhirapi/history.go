@@ -1,0 +1,141 @@
+package fhirapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"kartehub/internal/fhir"
+	"kartehub/internal/karte"
+	"kartehub/internal/record"
+)
+
+// history serves the instance, type and system history interactions.
+func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
+	q, err := historyQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	page, err := h.svc.History(r.Context(), q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if q.ID != "" && page.Total == 0 && q.Since.IsZero() && q.AtStart.IsZero() {
+		if _, err := h.svc.Read(r.Context(), q.Type, q.ID); karte.IsKind(err, karte.NotFound) {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, r, http.StatusOK, h.historyBundle(r, page))
+}
+
+func historyQuery(r *http.Request) (karte.HistoryQuery, error) {
+	params := r.URL.Query()
+	q := karte.HistoryQuery{Type: r.PathValue("type"), ID: r.PathValue("id")}
+	if v := params.Get("_count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return q, karte.Errorf(karte.Invalid, "_count %q is not a non-negative number", v)
+		}
+		q.Count = max(n, 1)
+	}
+	if v := params.Get("_since"); v != "" {
+		start, _, err := dateRange(v)
+		if err != nil {
+			return q, karte.Errorf(karte.Invalid, "_since: %w", err)
+		}
+		q.Since = start
+	}
+	if v := params.Get("_at"); v != "" {
+		start, end, err := dateRange(v)
+		if err != nil {
+			return q, karte.Errorf(karte.Invalid, "_at: %w", err)
+		}
+		q.AtStart, q.AtEnd = start, end
+	}
+	if v := params.Get("_cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return q, karte.Errorf(karte.Invalid, "_cursor %q is not valid", v)
+		}
+		q.Before = n
+	}
+	return q, nil
+}
+
+func (h *Handler) historyBundle(r *http.Request, page *karte.HistoryPage) *fhir.Object {
+	base := h.baseURL(r)
+	b := &fhir.Object{}
+	b.Set("resourceType", "Bundle")
+	b.Set("type", "history")
+	b.Set("total", fhir.Number(strconv.Itoa(page.Total)))
+	links := []fhir.Value{link("self", base, r.URL)}
+	if page.Next > 0 {
+		next := *r.URL
+		q := next.Query()
+		q.Set("_cursor", strconv.FormatInt(page.Next, 10))
+		next.RawQuery = q.Encode()
+		links = append(links, link("next", base, &next))
+	}
+	b.Set("link", links)
+	if len(page.Versions) > 0 {
+		entries := make([]fhir.Value, len(page.Versions))
+		for i, v := range page.Versions {
+			entries[i] = historyEntry(base, v)
+		}
+		b.Set("entry", entries)
+	}
+	return b
+}
+
+func link(rel, base string, u *url.URL) *fhir.Object {
+	l := &fhir.Object{}
+	l.Set("relation", rel)
+	l.Set("url", baseOrigin(base)+u.RequestURI())
+	return l
+}
+
+// baseOrigin strips the path from an absolute base URL.
+func baseOrigin(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func historyEntry(base string, v *karte.Resource) *fhir.Object {
+	e := &fhir.Object{}
+	e.Set("fullUrl", base+"/"+v.Type+"/"+v.ID)
+	if !v.Deleted {
+		if res, err := fhir.Parse(v.Body); err == nil {
+			e.Set("resource", res)
+		}
+	}
+	req := &fhir.Object{}
+	req.Set("method", v.Method)
+	url := v.Type + "/" + v.ID
+	if v.Method == "POST" {
+		url = v.Type
+	}
+	req.Set("url", url)
+	e.Set("request", req)
+	resp := &fhir.Object{}
+	resp.Set("status", statusText(v))
+	resp.Set("etag", etag(v.VersionID))
+	resp.Set("lastModified", record.FormatInstant(v.LastUpdated))
+	e.Set("response", resp)
+	return e
+}
+
+func statusText(v *karte.Resource) string {
+	switch {
+	case v.Deleted:
+		return "204 No Content"
+	case v.Method == "POST" || v.VersionID == 1:
+		return "201 Created"
+	}
+	return "200 OK"
+}

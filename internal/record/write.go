@@ -1,0 +1,120 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"kartehub/internal/fhir"
+	"kartehub/internal/karte"
+)
+
+// decode parses and validates a resource sent for type typ.
+func decode(typ string, body []byte) (*fhir.Object, error) {
+	if err := checkType(typ); err != nil {
+		return nil, err
+	}
+	res, err := fhir.ParseObject(body)
+	if err != nil {
+		return nil, &karte.Error{Kind: karte.Invalid, Message: "the body is not valid JSON", Err: err,
+			Issues: []karte.Issue{{Severity: "error", Code: "structure", Diagnostics: err.Error()}}}
+	}
+	return res, checkResource(typ, res)
+}
+
+// checkResource validates res as a resource of type typ.
+func checkResource(typ string, res *fhir.Object) error {
+	if got := res.String("resourceType"); got != typ {
+		return karte.Errorf(karte.Invalid, "resourceType is %q, but the request is for %s", got, typ)
+	}
+	if issues := fhir.Validate(res); len(issues) > 0 {
+		return &karte.Error{Kind: karte.Unprocessable, Issues: issues,
+			Message: typ + " does not conform to the FHIR R4 definition: " + issues[0].Diagnostics}
+	}
+	return nil
+}
+
+// current returns the current version of typ/id, or nil if it never existed.
+func current(ctx context.Context, tx karte.Tx, typ, id string) (*karte.Resource, error) {
+	cur, err := tx.Current(ctx, typ, id)
+	if karte.IsKind(err, karte.NotFound) {
+		return nil, nil
+	}
+	return cur, err
+}
+
+// checkMatch enforces If-Match: ifMatch is the expected version, 0 for none.
+func checkMatch(cur *karte.Resource, ifMatch int64) error {
+	if ifMatch == 0 {
+		return nil
+	}
+	if cur == nil || cur.VersionID != ifMatch {
+		have := "no version"
+		if cur != nil {
+			have = "version " + itoa(cur.VersionID)
+		}
+		return karte.Errorf(karte.PreconditionFailed, "If-Match asks for version %d, but the resource has %s", ifMatch, have)
+	}
+	return nil
+}
+
+// put writes res as the version of typ/id that follows cur (nil for a new
+// resource). Content equal to a live current version writes nothing.
+func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, res *fhir.Object, method string, at time.Time) (*Outcome, error) {
+	version := int64(1)
+	if cur != nil {
+		version = cur.VersionID + 1
+		if !cur.Deleted && sameContent(res, id, cur) {
+			return &Outcome{Resource: cur, Unchanged: true}, nil
+		}
+	}
+	r := &karte.Resource{
+		Type: typ, ID: id, VersionID: version, LastUpdated: at, Method: method,
+		Body: stamp(res, id, version, at),
+	}
+	if err := tx.Put(ctx, r, index(res)); err != nil {
+		return nil, err
+	}
+	return &Outcome{Resource: r, Created: cur == nil || cur.Deleted}, nil
+}
+
+// sameContent reports whether res, stamped as version cur, holds what cur
+// holds. The order of object members does not count: JSON gives it no
+// meaning, and clients that rebuild a resource rarely keep it.
+func sameContent(res *fhir.Object, id string, cur *karte.Resource) bool {
+	if bytes.Equal(stamp(res, id, cur.VersionID, cur.LastUpdated), cur.Body) {
+		return true
+	}
+	old, err := fhir.Parse(cur.Body)
+	return err == nil && fhir.Equal(old, res)
+}
+
+// remove writes a deletion version after cur.
+func remove(ctx context.Context, tx karte.Tx, cur *karte.Resource, at time.Time) (*Outcome, error) {
+	if cur == nil {
+		return &Outcome{Unchanged: true}, nil
+	}
+	if cur.Deleted {
+		return &Outcome{Resource: cur, Unchanged: true}, nil
+	}
+	r := &karte.Resource{Type: cur.Type, ID: cur.ID, VersionID: cur.VersionID + 1, LastUpdated: at,
+		Method: "DELETE", Deleted: true}
+	if err := tx.Put(ctx, r, nil); err != nil {
+		return nil, err
+	}
+	return &Outcome{Resource: r}, nil
+}
+
+// write runs fn in one store transaction and returns its outcome.
+func (s *Service) write(ctx context.Context, fn func(tx karte.Tx, at time.Time) (*Outcome, error)) (*Outcome, error) {
+	var out *Outcome
+	err := s.store.Write(ctx, func(tx karte.Tx) error {
+		var err error
+		out, err = fn(tx, s.timestamp())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

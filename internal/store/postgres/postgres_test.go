@@ -1,0 +1,174 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"kartehub/internal/karte"
+	"kartehub/internal/store/postgres"
+	"kartehub/internal/store/storetest"
+)
+
+// defaultDSN is the server the tests use unless KARTEHUB_TEST_POSTGRES
+// names another; it must allow creating and dropping databases.
+const defaultDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() (karte.Store, error) {
+		dsn := newDatabase(t)
+		return func() (karte.Store, error) { return open(t, dsn) }
+	})
+}
+
+// open opens a Store; it returns a nil interface, not a nil *Store, on error.
+func open(t *testing.T, dsn string) (karte.Store, error) {
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// TestMigrateConcurrently: servers starting together on a new database all
+// open it, and the schema is applied once.
+func TestMigrateConcurrently(t *testing.T) {
+	dsn := newDatabase(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			s, err := postgres.Open(t.Context(), dsn)
+			if err != nil {
+				t.Errorf("open: %v", err)
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	var n int
+	if err := query(t, dsn, `SELECT count(*) FROM schema_migrations`, &n); err != nil || n != 1 {
+		t.Fatalf("schema_migrations holds %d rows (%v), want 1", n, err)
+	}
+}
+
+// TestNewerSchema: a database migrated by a newer kartehub is refused, not
+// written to with an old idea of its schema.
+func TestNewerSchema(t *testing.T) {
+	dsn := newDatabase(t)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := query(t, dsn, `INSERT INTO schema_migrations VALUES (9999, 0) RETURNING version`, new(int)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(t.Context(), dsn); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("open of a database with a newer schema: %v, want an error saying so", err)
+	}
+}
+
+// TestHistoryCount: the engine's page sizes, which the contract leaves to it.
+func TestHistoryCount(t *testing.T) {
+	s, err := postgres.Open(t.Context(), newDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Write(t.Context(), func(tx karte.Tx) error {
+		for v := int64(1); v <= postgres.MaxCount+1; v++ {
+			r := &karte.Resource{Type: "Patient", ID: "p", VersionID: v, LastUpdated: time.UnixMilli(v), Method: "PUT", Body: []byte("{}")}
+			if err := tx.Put(t.Context(), r, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ count, want int }{{0, postgres.DefaultCount}, {5000, postgres.MaxCount}, {7, 7}} {
+		p, err := s.History(t.Context(), karte.HistoryQuery{Count: tc.count})
+		if err != nil || len(p.Versions) != tc.want || p.Total != postgres.MaxCount+1 || p.Next == 0 {
+			t.Fatalf("history with Count %d: %v; want %d versions, Total %d and a cursor", tc.count, err, tc.want, postgres.MaxCount+1)
+		}
+	}
+	if _, err := s.History(t.Context(), karte.HistoryQuery{Count: -1}); !karte.IsKind(err, karte.Invalid) {
+		t.Fatalf("history with a negative Count: %v, want Invalid", err)
+	}
+}
+
+// query runs one statement on the database at dsn, scanning its one row.
+func query(t *testing.T, dsn, sql string, dest ...any) error {
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	return conn.QueryRow(t.Context(), sql).Scan(dest...)
+}
+
+// newDatabase creates an empty database for one test, drops it when the test
+// ends, and returns its DSN. It skips the test when no server is reachable.
+func newDatabase(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("KARTEHUB_TEST_POSTGRES")
+	if admin == "" {
+		admin = defaultDSN
+	}
+	connectCtx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(connectCtx, admin)
+	if err != nil {
+		t.Skipf("PostgreSQL not reachable at %s: set KARTEHUB_TEST_POSTGRES (%v)", admin, err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	// No deadline: on a busy machine CREATE DATABASE can take seconds.
+	ctx := t.Context()
+
+	var b [8]byte
+	rand.Read(b[:])
+	name := "kartehub_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		// t.Context is cancelled by now.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(t, admin, name)
+}
+
+// withDatabase returns dsn naming database name instead of its own, for
+// both forms of DSN.
+func withDatabase(t *testing.T, dsn, name string) string {
+	t.Helper()
+	if !strings.Contains(dsn, "://") {
+		return dsn + " dbname=" + name // a later key=value wins
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("KARTEHUB_TEST_POSTGRES: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}

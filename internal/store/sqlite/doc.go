@@ -1,0 +1,9 @@
+// Package sqlite is kartehub's embedded storage engine: a karte.Store on one
+// SQLite database file, with no server to run and no cgo.
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so every
+// commit is fsynced before Write returns. Throughput comes from group commit:
+// one writer goroutine gathers the writes that arrive together and commits
+// them as one SQLite transaction, each inside its own savepoint so that one
+// failing write does not take the others down.
+package sqlite

@@ -1,0 +1,247 @@
+package sqlite
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"kartehub/internal/karte"
+)
+
+var _ karte.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// maxBatch bounds how many writes share one commit, so that one commit
+// never holds the writer for long.
+const maxBatch = 256
+
+// Store is a karte.Store on one SQLite database file.
+type Store struct {
+	readers chan *conn
+	writes  chan *writeRequest
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	w, err := openConn(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(w); err != nil {
+		w.close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	s := &Store{
+		readers: make(chan *conn, n),
+		writes:  make(chan *writeRequest, maxBatch),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	for range n {
+		r, err := openConn(path)
+		if err != nil {
+			s.closeReaders()
+			w.close()
+			return nil, err
+		}
+		s.readers <- r
+	}
+	go s.writeLoop(w)
+	return s, nil
+}
+
+// migrate applies the embedded migrations that the database lacks, each in
+// its own transaction, in file name order.
+func migrate(c *conn) error {
+	if err := c.db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		if err := applyMigration(c, name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(c *conn, name string, version int) error {
+	s, err := c.query(`SELECT 1 FROM schema_migrations WHERE version = ?`, version)
+	if err != nil {
+		return err
+	}
+	applied := s.Step()
+	if err := done(s); err != nil {
+		return err
+	}
+	if applied {
+		return nil
+	}
+	src, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := c.db.BeginImmediate()
+	if err != nil {
+		return err
+	}
+	if err = c.db.Exec(string(src)); err == nil {
+		err = c.exec(`INSERT INTO schema_migrations VALUES (?, ?)`, version, time.Now().UnixMilli())
+	}
+	if err != nil {
+		tx.Rollback()
+		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	return tx.Commit()
+}
+
+// withReader runs fn on a pooled reader connection.
+func (s *Store) withReader(ctx context.Context, fn func(*conn) error) error {
+	select {
+	case c := <-s.readers:
+		defer func() { s.readers <- c }()
+		return fn(c)
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return errClosed
+	}
+}
+
+var errClosed = &karte.Error{Kind: karte.Unavailable, Message: "store is closed"}
+
+// Read implements karte.Store.
+func (s *Store) Read(ctx context.Context, typ, id string) (r *karte.Resource, err error) {
+	err = s.withReader(ctx, func(c *conn) error {
+		r, err = current(c, typ, id)
+		return err
+	})
+	if err == nil && r.Deleted {
+		return r, karte.Errorf(karte.Gone, "%s/%s is deleted", typ, id)
+	}
+	return r, err
+}
+
+// VRead implements karte.Store.
+func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (r *karte.Resource, err error) {
+	err = s.withReader(ctx, func(c *conn) error {
+		r, err = vread(c, typ, id, version)
+		return err
+	})
+	return r, err
+}
+
+const versionColumns = `v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.body, v.seq`
+
+func scanVersion(st *sqlite3.Stmt) *karte.Resource {
+	r := &karte.Resource{
+		Type:        st.ColumnText(0),
+		ID:          st.ColumnText(1),
+		VersionID:   st.ColumnInt64(2),
+		LastUpdated: time.UnixMilli(st.ColumnInt64(3)).UTC(),
+		Deleted:     st.ColumnBool(4),
+		Method:      st.ColumnText(5),
+		Seq:         st.ColumnInt64(7),
+	}
+	if st.ColumnType(6) != sqlite3.NULL {
+		r.Body = st.ColumnBlob(6, nil)
+	}
+	return r
+}
+
+// one runs a query expected to give at most one version.
+func one(c *conn, query string, args ...any) (*karte.Resource, error) {
+	st, err := c.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var r *karte.Resource
+	if st.Step() {
+		r = scanVersion(st)
+	}
+	if err := done(st); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func current(c *conn, typ, id string) (*karte.Resource, error) {
+	r, err := one(c, `SELECT `+versionColumns+` FROM resource c JOIN resource_version v ON v.seq = c.seq
+		WHERE c.type = ? AND c.id = ?`, typ, id)
+	if err != nil {
+		return nil, fmt.Errorf("read %s/%s: %w", typ, id, err)
+	}
+	if r == nil {
+		return nil, karte.Errorf(karte.NotFound, "%s/%s is not known", typ, id)
+	}
+	return r, nil
+}
+
+func vread(c *conn, typ, id string, version int64) (*karte.Resource, error) {
+	r, err := one(c, `SELECT `+versionColumns+` FROM resource_version v
+		WHERE v.type = ? AND v.id = ? AND v.version = ?`, typ, id, version)
+	if err != nil {
+		return nil, fmt.Errorf("vread %s/%s/_history/%d: %w", typ, id, version, err)
+	}
+	if r == nil {
+		return nil, karte.Errorf(karte.NotFound, "%s/%s has no version %d", typ, id, version)
+	}
+	if r.Deleted {
+		return r, karte.Errorf(karte.Gone, "version %d of %s/%s is a deletion", version, typ, id)
+	}
+	return r, nil
+}
+
+// Close stops the writer after the writes already queued, then closes every
+// connection.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		s.closeReaders()
+	})
+	return nil
+}
+
+func (s *Store) closeReaders() {
+	for {
+		select {
+		case c := <-s.readers:
+			c.close()
+		default:
+			return
+		}
+	}
+}
+
+func isConstraint(err error) bool {
+	var e *sqlite3.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.CONSTRAINT
+}
