@@ -21,6 +21,7 @@ import (
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/store/postgres"
+	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/sqlite"
 )
 
@@ -47,7 +48,7 @@ func newServer(tb testing.TB) *server {
 	case "sqlite":
 		st, err = sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "kartehub.db"))
 	case "postgres":
-		st, err = postgres.Open(context.Background(), newDatabase(tb))
+		st, err = postgres.Open(context.Background(), pgtest.NewDatabase(tb))
 	default:
 		tb.Fatalf("-engine %q: want sqlite or postgres", *engine)
 	}

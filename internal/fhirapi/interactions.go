@@ -75,11 +75,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, resourceTypes...)
-	var match int64
-	if err == nil {
-		match, err = ifMatch(r)
-	}
+	body, match, err := versionedBody(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -89,11 +85,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) conditionalUpdate(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, resourceTypes...)
-	var match int64
-	if err == nil {
-		match, err = ifMatch(r)
-	}
+	body, match, err := versionedBody(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -102,12 +94,21 @@ func (h *Handler) conditionalUpdate(w http.ResponseWriter, r *http.Request) {
 	h.respondWrite(w, r, out, err)
 }
 
-func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, "application/json-patch+json")
-	var match int64
-	if err == nil {
-		match, err = ifMatch(r)
+// versionedBody reads the resource of an update and its If-Match version.
+func versionedBody(r *http.Request, types ...string) ([]byte, int64, error) {
+	if len(types) == 0 {
+		types = resourceTypes
 	}
+	body, err := readBody(r, types...)
+	if err != nil {
+		return nil, 0, err
+	}
+	match, err := ifMatch(r)
+	return body, match, err
+}
+
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
+	body, match, err := versionedBody(r, "application/json-patch+json")
 	if err != nil {
 		if r.Header.Get("Content-Type") != "" && !strings.Contains(r.Header.Get("Content-Type"), "json-patch") {
 			err = unsupportedMediaType("PATCH takes application/json-patch+json (JSON Patch); " +

@@ -2,10 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +11,9 @@ import (
 
 	"kartehub/internal/karte"
 	"kartehub/internal/store/postgres"
+	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/storetest"
 )
-
-// defaultDSN is the server the tests use unless KARTEHUB_TEST_POSTGRES
-// names another; it must allow creating and dropping databases.
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) func() (karte.Store, error) {
@@ -117,58 +110,4 @@ func query(t *testing.T, dsn, sql string, dest ...any) error {
 	return conn.QueryRow(t.Context(), sql).Scan(dest...)
 }
 
-// newDatabase creates an empty database for one test, drops it when the test
-// ends, and returns its DSN. It skips the test when no server is reachable.
-func newDatabase(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv("KARTEHUB_TEST_POSTGRES")
-	if admin == "" {
-		admin = defaultDSN
-	}
-	connectCtx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(connectCtx, admin)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s: set KARTEHUB_TEST_POSTGRES (%v)", admin, err)
-	}
-	defer conn.Close(context.WithoutCancel(t.Context()))
-	// No deadline: on a busy machine CREATE DATABASE can take seconds.
-	ctx := t.Context()
-
-	var b [8]byte
-	rand.Read(b[:])
-	name := "kartehub_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		// t.Context is cancelled by now.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	return withDatabase(t, admin, name)
-}
-
-// withDatabase returns dsn naming database name instead of its own, for
-// both forms of DSN.
-func withDatabase(t *testing.T, dsn, name string) string {
-	t.Helper()
-	if !strings.Contains(dsn, "://") {
-		return dsn + " dbname=" + name // a later key=value wins
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("KARTEHUB_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func newDatabase(t *testing.T) string { return pgtest.NewDatabase(t) }

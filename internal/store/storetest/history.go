@@ -230,6 +230,12 @@ func testHistoryPaging(t *testing.T, open opener) {
 		t.Fatalf("history before Seq %d: %v, Total %d; want %v, Total 23 (Total counts all pages)",
 			cut.Seq, names(p.Versions), p.Total, names(full.Versions[6:]))
 	}
+	oldest := full.Versions[len(full.Versions)-1]
+	p = history(t, s, karte.HistoryQuery{Before: oldest.Seq, Count: 100})
+	if len(p.Versions) != 0 || p.Total != 23 || p.Next != 0 {
+		t.Fatalf("history before the oldest Seq: %v, Total %d, Next %d; want none, Total 23, Next 0",
+			names(p.Versions), p.Total, p.Next)
+	}
 }
 
 // testHistoryPagingStable: versions written between two pages do not shift
