@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"kartehub/internal/synthea"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,8 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"sort"
-	"strings"
 	"time"
 
 	"kartehub/internal/bench"
@@ -24,27 +23,18 @@ import (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
-	synthea := fs.String("synthea", "../shared/data/synthea", "directory of Synthea transaction Bundles to import")
+	sample := fs.String("synthea", "../shared/data/synthea", "directory of Synthea transaction Bundles to import")
 	duration := fs.Duration("duration", 10*time.Second, "how long each HTTP load runs")
 	clients := fs.Int("clients", 8, "concurrent HTTP clients")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the whole run to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the import phase to this file")
+	importOnly := fs.Bool("import-only", false, "measure the import only (with its raw baseline)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	files, err := syntheaFiles(*synthea)
+	lessGC()
+	files, err := synthea.Files(*sample)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (set --synthea)", err)
 	}
 	dir, err := os.MkdirTemp("", "kartehub-bench-")
 	if err != nil {
@@ -58,7 +48,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	stopProfile, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
 	sum, err := (&fhirimport.Importer{Sink: record.New(st)}).Run(ctx, files)
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -68,25 +63,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "import        %d resources from %d files in %.2f s: %.0f resources/s\n",
 		sum.Resources, sum.Files, sum.Elapsed.Seconds(), sum.Rate())
 
-	if err := benchRaw(stdout, dir, files, sum.Rate()); err != nil {
+	if err := benchRaw(stdout, dir, files, sum.Rate()); err != nil || *importOnly {
 		return err
 	}
 	return benchHTTP(ctx, stdout, st, *clients, *duration)
 }
 
-// syntheaFiles lists the Bundles of dir with the hospital and practitioner
-// bundles first, as Synthea's own instructions load them.
-func syntheaFiles(dir string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no Synthea bundles in %s (set --synthea)", dir)
+// startProfile starts a CPU profile into path, if path is set.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
 	}
-	first := func(f string) bool {
-		b := filepath.Base(f)
-		return strings.HasPrefix(b, "hospitalInformation") || strings.HasPrefix(b, "practitionerInformation")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
 	}
-	sort.SliceStable(files, func(i, j int) bool { return first(files[i]) && !first(files[j]) })
-	return files, nil
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func benchRaw(stdout io.Writer, dir string, files []string, importRate float64) error {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -167,6 +168,11 @@ func parseNDJSON(data []byte, chunk int) ([]unit, []fileError) {
 		where := fmt.Sprintf("line %d", line)
 		res, err := fhir.ParseObject(text)
 		if err != nil {
+			// The report names the line already: say only where in it.
+			var se *fhir.SyntaxError
+			if errors.As(err, &se) {
+				err = fmt.Errorf("column %d: %s", se.Column, se.Msg)
+			}
 			errs = append(errs, fileError{where, err})
 			continue
 		}
@@ -183,18 +189,4 @@ func parseNDJSON(data []byte, chunk int) ([]unit, []fileError) {
 		units = append(units, cur)
 	}
 	return units, errs
-}
-
-// refsOf returns what the urn:uuid fullUrls of units will stand for once
-// loaded, for resolving references from other files.
-func refsOf(units []unit) map[string]string {
-	refs := map[string]string{}
-	for _, u := range units {
-		for _, e := range u.bundle.Entries {
-			if strings.HasPrefix(e.FullURL, "urn:") && e.Method == "PUT" && !strings.Contains(e.URL, "?") {
-				refs[e.FullURL] = e.URL
-			}
-		}
-	}
-	return refs
 }

@@ -2,8 +2,7 @@ package fhirimport_test
 
 import (
 	"context"
-	"encoding/json"
-	"os"
+	"kartehub/internal/synthea"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -44,53 +43,24 @@ func run(tb testing.TB, st karte.Store, paths ...string) *fhirimport.Summary {
 // checkout has none.
 func syntheaDir(tb testing.TB) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("Synthea sample not found at %s (../shared/data/synthea from the repository root): %v", dir, err)
+	dir := synthea.Dir()
+	if dir == "" {
+		tb.Skip("Synthea sample not found (../shared/data/synthea from the repository root)")
 	}
 	return dir
 }
 
 // syntheaEntries is the number of entries in the Synthea sample's bundles.
-const syntheaEntries = 28245
-
-// inputFile lists what one transaction file of the sample should store.
-type inputFile struct {
-	path string
-	refs []string // "Type/id" of each entry, with the id its urn:uuid fullUrl gives
-}
+const syntheaEntries = synthea.Entries
 
 // readInputs lists the entries of the transaction Bundles in paths.
-func readInputs(tb testing.TB, paths []string) []inputFile {
+func readInputs(tb testing.TB, paths []string) []synthea.Bundle {
 	tb.Helper()
-	var out []inputFile
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var b struct {
-			Entry []struct {
-				FullURL  string `json:"fullUrl"`
-				Resource struct {
-					ResourceType string `json:"resourceType"`
-				} `json:"resource"`
-			} `json:"entry"`
-		}
-		if err := json.Unmarshal(data, &b); err != nil {
-			tb.Fatalf("%s: %v", p, err)
-		}
-		f := inputFile{path: p}
-		for _, e := range b.Entry {
-			id, ok := strings.CutPrefix(e.FullURL, "urn:uuid:")
-			if !ok {
-				tb.Fatalf("%s: fullUrl %q is not a urn:uuid", p, e.FullURL)
-			}
-			f.refs = append(f.refs, e.Resource.ResourceType+"/"+strings.ToLower(id))
-		}
-		out = append(out, f)
+	bundles, err := synthea.Read(paths)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return out
+	return bundles
 }
 
 // jsonFiles lists the .json files of dir, sorted.

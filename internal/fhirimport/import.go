@@ -2,9 +2,11 @@ package fhirimport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -46,29 +48,66 @@ type Failure struct {
 
 func (f Failure) String() string {
 	if f.Where == "" {
-		return fmt.Sprintf("%s: %v", f.File, f.Err)
+		return fmt.Sprintf("%s: %s", f.File, describe(f.Err))
 	}
-	return fmt.Sprintf("%s: %s: %v", f.File, f.Where, f.Err)
+	return fmt.Sprintf("%s: %s: %s", f.File, f.Where, describe(f.Err))
+}
+
+// bundleEntry matches the places that a sink's errors give in the Bundle it
+// was sent: "Bundle.entry[3]: ", "Bundle.entry[3].resource.name[0]".
+var bundleEntry = regexp.MustCompile(`Bundle\.entry\[\d+\](\.resource)?(\.|: )?`)
+
+// describe renders err for a report that names its file and entry or line
+// already. The entry indexes of the Bundle written are dropped: they count
+// the entries of one chunk, not those of the file. The element that the
+// first issue points at is added when the message does not name it.
+func describe(err error) string {
+	msg := err.Error()
+	var ke *karte.Error
+	if errors.As(err, &ke) && len(ke.Issues) > 0 {
+		if at := ke.Issues[0].Expression; at != "" && !strings.Contains(msg, at) {
+			if at = bundleEntry.ReplaceAllString(at, ""); at != "" {
+				msg += " (at " + at + ")"
+			}
+		}
+	}
+	return bundleEntry.ReplaceAllString(msg, "")
 }
 
 // Summary reports an import.
 type Summary struct {
 	Files     int
 	Resources int // entries written or found unchanged
-	Failures  []Failure
-	Elapsed   time.Duration
+	// Duplicates counts entries skipped because an earlier file gives the
+	// same resource.
+	Duplicates int
+	Failures   []Failure
+	Elapsed    time.Duration
 }
 
 // Rate is the resources loaded per second.
 func (s *Summary) Rate() float64 { return float64(s.Resources) / s.Elapsed.Seconds() }
 
 func (s *Summary) String() string {
-	return fmt.Sprintf("imported %d resources from %d files in %.1f s (%.0f resources/s), %d failed",
-		s.Resources, s.Files, s.Elapsed.Seconds(), s.Rate(), len(s.Failures))
+	dups := ""
+	if s.Duplicates > 0 {
+		dups = fmt.Sprintf(", %d repeated in later files skipped", s.Duplicates)
+	}
+	return fmt.Sprintf("imported %d resources from %d files in %.1f s (%.0f resources/s), %d failed%s",
+		s.Resources, s.Files, s.Elapsed.Seconds(), s.Rate(), len(s.Failures), dups)
 }
 
 // Run imports the files found under paths. It returns an error only if it
 // could not run at all; entries that fail are listed in the Summary.
+//
+// Files are read in parallel, then released to the loaders in the order
+// given: a file loads as soon as it and every file before it have been
+// read and the urn:uuid references it makes to other files are known, so
+// reading and writing overlap. A resource given in several files (Synthea
+// repeats each organisation and practitioner in every patient's bundle) is
+// written from the first file that gives it; later copies are skipped and
+// counted, so that which copy is kept never depends on timing and a second
+// run changes nothing.
 func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
 	start := time.Now()
 	files, err := expand(paths)
@@ -83,102 +122,77 @@ func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
 	if chunk <= 0 {
 		chunk = 500
 	}
-	known, total, failures := scan(ctx, files, workers, chunk)
-	sum := &Summary{Files: len(files), Failures: failures}
-	var done atomic.Int64
-	stop := im.showProgress(&done, total, start)
-	load(ctx, files, workers, func(file string) {
-		fs, n := im.loadFile(ctx, file, chunk, known)
-		done.Add(int64(n))
-		sum.add(fs, n)
-	})
-	stop()
-	sum.Elapsed = time.Since(start)
-	return sum, ctx.Err()
-}
-
-var summaryMu sync.Mutex
-
-func (s *Summary) add(fs []Failure, n int) {
-	summaryMu.Lock()
-	defer summaryMu.Unlock()
-	s.Resources += n
-	s.Failures = append(s.Failures, fs...)
-}
-
-// scan reads every file once before loading, to learn what each urn:uuid
-// fullUrl will stand for and how many resources there are. Files that
-// cannot be read are reported here and skipped later.
-func scan(ctx context.Context, files []string, workers, chunk int) (map[string]string, int, []Failure) {
-	known := map[string]string{}
-	total := 0
-	var failures []Failure
-	var mu sync.Mutex
-	load(ctx, files, workers, func(file string) {
-		units, errs := readFile(file, chunk)
-		refs := refsOf(units)
+	sum := &Summary{Files: len(files)}
+	var total, done atomic.Int64
+	stop := im.showProgress(&done, &total, start)
+	scans := make(chan *scanned)
+	jobs := make(chan *job)
+	go scanFiles(ctx, files, workers, chunk, fitsBudget(files), scans)
+	var mu sync.Mutex // guards sum
+	go func() {
+		p := newPlanner(len(files))
+		p.run(scans, jobs, &total)
 		mu.Lock()
-		defer mu.Unlock()
-		for k, v := range refs {
-			known[k] = v
-		}
-		for _, u := range units {
-			total += len(u.bundle.Entries)
-		}
-		for _, e := range errs {
-			failures = append(failures, Failure{file, e.where, e.err})
-		}
-	})
-	return known, total, failures
-}
-
-func readFile(file string, chunk int) ([]unit, []fileError) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, []fileError{{"", err}}
-	}
-	return parseFile(data, isNDJSON(file), chunk)
-}
-
-// load runs fn on each file with a bounded number of workers.
-func load(ctx context.Context, files []string, workers int, fn func(string)) {
-	next := make(chan string)
+		sum.Failures = append(sum.Failures, p.failures...)
+		sum.Duplicates = p.duplicates
+		mu.Unlock()
+	}()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for f := range next {
-				fn(f)
+			for j := range jobs {
+				fs, n, tried := im.loadJob(ctx, j, chunk)
+				done.Add(int64(tried))
+				mu.Lock()
+				sum.Resources += n
+				sum.Failures = append(sum.Failures, fs...)
+				mu.Unlock()
 			}
 		}()
 	}
-	for _, f := range files {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- f
-	}
-	close(next)
 	wg.Wait()
+	stop()
+	sum.Elapsed = time.Since(start)
+	return sum, ctx.Err()
 }
 
-// loadFile writes the units of one file and returns its failures and the
-// number of resources loaded.
-func (im *Importer) loadFile(ctx context.Context, file string, chunk int, known map[string]string) ([]Failure, int) {
-	units, errs := readFile(file, chunk)
-	if len(errs) > 0 && len(units) == 0 {
-		return nil, 0 // reported by scan
+// keepBudget is how much input may be kept parsed between reading and
+// loading, so that small and medium imports parse each file once; larger
+// ones parse twice rather than hold everything in memory.
+const keepBudget = 512 << 20
+
+func fitsBudget(files []string) bool {
+	var size int64
+	for _, f := range files {
+		if info, err := os.Stat(f); err == nil {
+			size += info.Size()
+		}
 	}
-	var failures []Failure
-	loaded := 0
+	return size <= keepBudget
+}
+
+// loadJob writes the units of one file and returns its failures, the
+// number of resources loaded, and the number tried (loaded or failed), which
+// is what the progress display counts against the total found by reading.
+func (im *Importer) loadJob(ctx context.Context, j *job, chunk int) (failures []Failure, loaded, tried int) {
+	units := j.units
+	if units == nil {
+		units, _ = readFile(j.file, chunk) // read errors were reported when scanned
+	}
 	for _, u := range units {
-		u.bundle.KnownRefs = known
-		fs, n := im.loadUnit(ctx, file, u)
+		u = u.without(j.skip, j.known)
+		if len(u.bundle.Entries) == 0 {
+			continue
+		}
+		u.bundle.KnownRefs = j.known
+		fs, n := im.loadUnit(ctx, j.file, u)
 		failures = append(failures, fs...)
 		loaded += n
+		tried += len(u.bundle.Entries)
 	}
-	return failures, loaded
+	return failures, loaded, tried
 }
 
 func (im *Importer) loadUnit(ctx context.Context, file string, u unit) ([]Failure, int) {

@@ -8,7 +8,7 @@ import (
 )
 
 // showProgress draws progress until the returned stop is called.
-func (im *Importer) showProgress(done *atomic.Int64, total int, start time.Time) (stop func()) {
+func (im *Importer) showProgress(done, total *atomic.Int64, start time.Time) (stop func()) {
 	if im.Progress == nil {
 		return func() {}
 	}
@@ -25,9 +25,9 @@ func (im *Importer) showProgress(done *atomic.Int64, total int, start time.Time)
 		for {
 			select {
 			case <-t.C:
-				im.draw(done.Load(), total, start, false)
+				im.draw(done.Load(), int(total.Load()), start, false)
 			case <-quit:
-				im.draw(done.Load(), total, start, true)
+				im.draw(done.Load(), int(total.Load()), start, true)
 				return
 			}
 		}
@@ -50,7 +50,7 @@ func (im *Importer) draw(n int64, total int, start time.Time, last bool) {
 		fmt.Fprintf(im.Progress, "\r%s\n", line)
 	case im.Interactive:
 		fmt.Fprintf(im.Progress, "\r%s", line)
-	case !last:
+	default: // a line every few seconds, and the final one
 		fmt.Fprintln(im.Progress, line)
 	}
 }

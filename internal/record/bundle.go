@@ -50,13 +50,32 @@ type request struct {
 	ifNone  *criteria
 	ifMatch int64
 	res     *fhir.Object
+	d       draft // res on its way to the store
 	patch   jsonpatch.Patch
-	fullURL string
+	// openRefs is set when some reference in res can only be resolved
+	// inside the transaction.
+	openRefs bool
+	fullURL  string
+}
+
+// settled reports whether the id and content of r are known before the
+// transaction runs, so that it can be encoded ahead of it.
+func (r *request) settled() bool {
+	switch {
+	case r.openRefs || r.res == nil || r.id == "":
+		return false
+	case r.method == "POST":
+		return r.ifNone == nil
+	case r.method == "PUT":
+		return r.crit == nil
+	}
+	return false
 }
 
 // decodeEntry checks entry i and decodes it into a request.
 func decodeEntry(i int, e Entry) (*request, error) {
 	r := &request{index: i, method: strings.ToUpper(e.Method), ifMatch: e.IfMatch, res: e.Resource, fullURL: e.FullURL}
+	r.d.res = e.Resource
 	if r.method == "HEAD" {
 		r.method = "GET"
 	}

@@ -23,19 +23,18 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 	if err != nil {
 		return nil, err
 	}
-	return s.write(ctx, func(tx karte.Tx, at time.Time) (*Outcome, error) {
-		return create(ctx, tx, typ, res, crit, at)
-	})
-}
-
-func create(ctx context.Context, tx karte.Tx, typ string, res *fhir.Object, crit *criteria, at time.Time) (*Outcome, error) {
-	if crit != nil {
-		cur, err := crit.single(ctx, tx)
-		if err != nil || cur != nil {
-			return &Outcome{Resource: cur, Unchanged: true}, err
+	at := s.timestamp()
+	id, d := newID(at), &draft{res: res}
+	d.encode(id, 1, at)
+	return s.write(ctx, at, func(tx karte.Tx, at time.Time) (*Outcome, error) {
+		if crit != nil {
+			cur, err := crit.single(ctx, tx)
+			if err != nil || cur != nil {
+				return &Outcome{Resource: cur, Unchanged: true}, err
+			}
 		}
-	}
-	return put(ctx, tx, nil, typ, newID(at), res, "POST", at)
+		return put(ctx, tx, nil, typ, id, d, "POST", at)
+	})
 }
 
 // Update stores body as the next version of typ/id, creating the resource
@@ -49,12 +48,12 @@ func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMat
 	if err := checkBodyID(res, id); err != nil {
 		return nil, err
 	}
-	return s.write(ctx, func(tx karte.Tx, at time.Time) (*Outcome, error) {
-		return update(ctx, tx, typ, id, res, ifMatch, at)
+	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
+		return update(ctx, tx, typ, id, &draft{res: res}, ifMatch, at)
 	})
 }
 
-func update(ctx context.Context, tx karte.Tx, typ, id string, res *fhir.Object, ifMatch int64, at time.Time) (*Outcome, error) {
+func update(ctx context.Context, tx karte.Tx, typ, id string, d *draft, ifMatch int64, at time.Time) (*Outcome, error) {
 	cur, err := current(ctx, tx, typ, id)
 	if err != nil {
 		return nil, err
@@ -62,7 +61,7 @@ func update(ctx context.Context, tx karte.Tx, typ, id string, res *fhir.Object, 
 	if err := checkMatch(cur, ifMatch); err != nil {
 		return nil, err
 	}
-	return put(ctx, tx, cur, typ, id, res, "PUT", at)
+	return put(ctx, tx, cur, typ, id, d, "PUT", at)
 }
 
 func checkBodyID(res *fhir.Object, id string) error {
@@ -86,7 +85,7 @@ func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body
 	if err != nil {
 		return nil, err
 	}
-	return s.write(ctx, func(tx karte.Tx, at time.Time) (*Outcome, error) {
+	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		return conditionalUpdate(ctx, tx, typ, crit, res, ifMatch, at)
 	})
 }
@@ -105,7 +104,7 @@ func conditionalUpdate(ctx context.Context, tx karte.Tx, typ string, crit *crite
 	case id == "":
 		id = newID(at)
 	}
-	return update(ctx, tx, typ, id, res, ifMatch, at)
+	return update(ctx, tx, typ, id, &draft{res: res}, ifMatch, at)
 }
 
 // Patch applies a JSON Patch (RFC 6902) to the current version of typ/id.
@@ -117,7 +116,7 @@ func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMat
 	if err != nil {
 		return nil, karte.Errorf(karte.Invalid, "bad JSON Patch: %w", err)
 	}
-	return s.write(ctx, func(tx karte.Tx, at time.Time) (*Outcome, error) {
+	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		return applyPatch(ctx, tx, typ, id, p, ifMatch, at)
 	})
 }
@@ -151,7 +150,7 @@ func applyPatch(ctx context.Context, tx karte.Tx, typ, id string, p jsonpatch.Pa
 	if err := checkBodyID(res, id); err != nil {
 		return nil, karte.Errorf(karte.Unprocessable, "the patch changes the id: %w", err)
 	}
-	return put(ctx, tx, cur, typ, id, res, "PATCH", at)
+	return put(ctx, tx, cur, typ, id, &draft{res: res}, "PATCH", at)
 }
 
 // Delete records the deletion of typ/id. Deleting what is already deleted or
@@ -160,7 +159,7 @@ func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (*O
 	if err := checkType(typ); err != nil {
 		return nil, err
 	}
-	return s.write(ctx, func(tx karte.Tx, at time.Time) (*Outcome, error) {
+	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		cur, err := current(ctx, tx, typ, id)
 		if err != nil {
 			return nil, err
@@ -182,7 +181,7 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (*Ou
 	if err != nil {
 		return nil, err
 	}
-	return s.write(ctx, func(tx karte.Tx, at time.Time) (*Outcome, error) {
+	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		cur, err := crit.single(ctx, tx)
 		if err != nil {
 			return nil, err

@@ -37,11 +37,18 @@ func (s *Service) Transaction(ctx context.Context, b Bundle) ([]Result, error) {
 	if err := checkDistinct(reqs); err != nil {
 		return nil, err
 	}
-	slots := collectRefs(reqs, b)
+	at := s.timestamp()
+	refs := assignFixedIDs(reqs, at)
+	slots := resolveFixedRefs(reqs, collectRefs(reqs, b), refs, b.KnownRefs)
+	for _, r := range reqs {
+		if r.settled() {
+			r.d.encode(r.id, 1, at) // the version a new resource gets
+		}
+	}
 	var results []Result
 	err := s.store.Write(ctx, func(tx karte.Tx) error {
 		var err error
-		results, err = s.runTransaction(ctx, tx, reqs, slots, b.KnownRefs)
+		results, err = s.runTransaction(ctx, tx, reqs, slots, refs, at)
 		return err
 	})
 	if err != nil {
@@ -90,6 +97,47 @@ func collectRefs(reqs []*request, b Bundle) []refSlot {
 	return slots
 }
 
+// assignFixedIDs gives each POST without If-None-Exist its new id, and
+// returns what the fullUrls of those and of PUTs to a given id stand for.
+// Doing this before the write transaction lets most references be settled,
+// and most resources encoded, outside the store's single writer.
+func assignFixedIDs(reqs []*request, at time.Time) map[string]string {
+	refs := map[string]string{}
+	for _, r := range reqs {
+		switch {
+		case r.method == "POST" && r.ifNone == nil:
+			r.id = newID(at)
+		case r.method == "PUT" && r.crit == nil:
+		default:
+			continue
+		}
+		if r.fullURL != "" {
+			refs[r.fullURL] = r.typ + "/" + r.id
+		}
+	}
+	return refs
+}
+
+// resolveFixedRefs rewrites the references whose targets are already
+// known, and returns the slots that only the transaction can resolve
+// (conditional targets), marking their entries unsettled.
+func resolveFixedRefs(reqs []*request, slots []refSlot, refs, known map[string]string) []refSlot {
+	var open []refSlot
+	for _, sl := range slots {
+		target, ok := refs[sl.orig]
+		if !ok {
+			target, ok = known[sl.orig]
+		}
+		if !ok {
+			reqs[sl.entry].openRefs = true
+			open = append(open, sl)
+			continue
+		}
+		sl.obj.Members[sl.at].Value = target
+	}
+	return open
+}
+
 // walkReferences calls fn for every Reference.reference string in v.
 func walkReferences(v fhir.Value, fn func(obj *fhir.Object, at int, ref string)) {
 	switch v := v.(type) {
@@ -108,10 +156,8 @@ func walkReferences(v fhir.Value, fn func(obj *fhir.Object, at int, ref string))
 	}
 }
 
-func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, known map[string]string) ([]Result, error) {
-	at := s.timestamp()
+func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, refs map[string]string, at time.Time) ([]Result, error) {
 	results := make([]Result, len(reqs))
-	refs := map[string]string{}
 	run := func(method string, fn func(*request) error) error {
 		for _, r := range reqs {
 			if r.method == method || (method == "PUT" && r.method == "PATCH") {
@@ -135,7 +181,7 @@ func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*reque
 			return nil, err
 		}
 	}
-	if err := resolveRefs(ctx, tx, slots, refs, known); err != nil {
+	if err := resolveRefs(ctx, tx, reqs, slots, refs); err != nil {
 		return nil, err
 	}
 	writes := []struct {
@@ -171,9 +217,13 @@ func (s *Service) txDelete(ctx context.Context, tx karte.Tx, r *request, res *Re
 	return err
 }
 
-// assignPost settles the id of a POST: an existing match of If-None-Exist,
-// or a new id, and records what its fullUrl now stands for.
+// assignPost settles the id of a conditional POST: an existing match of
+// If-None-Exist, or a new id, and records what its fullUrl now stands for.
+// Other POSTs got their ids before the transaction.
 func assignPost(ctx context.Context, tx karte.Tx, r *request, res *Result, refs map[string]string, at time.Time) error {
+	if r.ifNone == nil {
+		return nil
+	}
 	r.id = ""
 	if r.ifNone != nil {
 		cur, err := r.ifNone.single(ctx, tx)
@@ -216,13 +266,12 @@ func assignPut(ctx context.Context, tx karte.Tx, r *request, refs map[string]str
 	return nil
 }
 
-// resolveRefs rewrites every collected reference from its original value.
-func resolveRefs(ctx context.Context, tx karte.Tx, slots []refSlot, refs, known map[string]string) error {
+// resolveRefs rewrites the references left open before the transaction,
+// from their original values, so that a retried transaction starts afresh.
+func resolveRefs(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, refs map[string]string) error {
 	for _, sl := range slots {
+		reqs[sl.entry].d.changed()
 		target, ok := refs[sl.orig]
-		if !ok {
-			target, ok = known[sl.orig]
-		}
 		if !ok {
 			var err error
 			if target, err = resolveConditional(ctx, tx, sl.orig); err != nil {
@@ -263,7 +312,7 @@ func txPost(ctx context.Context, tx karte.Tx, r *request, res *Result, at time.T
 		return nil
 	}
 	var err error
-	res.Outcome, err = put(ctx, tx, nil, r.typ, r.id, r.res, "POST", at)
+	res.Outcome, err = put(ctx, tx, nil, r.typ, r.id, &r.d, "POST", at)
 	return err
 }
 
@@ -273,7 +322,7 @@ func txPut(ctx context.Context, tx karte.Tx, r *request, res *Result, at time.Ti
 		res.Outcome, err = applyPatch(ctx, tx, r.typ, r.id, r.patch, r.ifMatch, at)
 		return err
 	}
-	res.Outcome, err = update(ctx, tx, r.typ, r.id, r.res, r.ifMatch, at)
+	res.Outcome, err = update(ctx, tx, r.typ, r.id, &r.d, r.ifMatch, at)
 	return err
 }
 

@@ -60,19 +60,19 @@ func checkMatch(cur *karte.Resource, ifMatch int64) error {
 
 // put writes res as the version of typ/id that follows cur (nil for a new
 // resource). Content equal to a live current version writes nothing.
-func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, res *fhir.Object, method string, at time.Time) (*Outcome, error) {
+func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, d *draft, method string, at time.Time) (*Outcome, error) {
 	version := int64(1)
 	if cur != nil {
 		version = cur.VersionID + 1
-		if !cur.Deleted && sameContent(res, id, cur) {
+		if !cur.Deleted && sameContent(d.res, id, cur) {
 			return &Outcome{Resource: cur, Unchanged: true}, nil
 		}
 	}
 	r := &karte.Resource{
 		Type: typ, ID: id, VersionID: version, LastUpdated: at, Method: method,
-		Body: stamp(res, id, version, at),
+		Body: d.encode(id, version, at),
 	}
-	if err := tx.Put(ctx, r, index(res)); err != nil {
+	if err := tx.Put(ctx, r, index(d.res)); err != nil {
 		return nil, err
 	}
 	return &Outcome{Resource: r, Created: cur == nil || cur.Deleted}, nil
@@ -105,12 +105,43 @@ func remove(ctx context.Context, tx karte.Tx, cur *karte.Resource, at time.Time)
 	return &Outcome{Resource: r}, nil
 }
 
-// write runs fn in one store transaction and returns its outcome.
-func (s *Service) write(ctx context.Context, fn func(tx karte.Tx, at time.Time) (*Outcome, error)) (*Outcome, error) {
+// draft is a resource on its way into the store, with the encoding it
+// will most likely be stored as. Callers encode a draft before the write
+// transaction wherever the id and version can be foreseen, because the
+// store's writer is the one part of a write that does not run in parallel.
+type draft struct {
+	res  *fhir.Object
+	key  stampKey // what body was encoded for
+	body []byte
+}
+
+type stampKey struct {
+	id      string
+	version int64
+	at      time.Time
+}
+
+// encode returns the resource stamped with id, version and time, reusing
+// the earlier encoding if it was made for the same stamp.
+func (d *draft) encode(id string, version int64, at time.Time) []byte {
+	k := stampKey{id, version, at}
+	if d.body == nil || d.key != k {
+		d.body, d.key = stamp(d.res, id, version, at), k
+	}
+	return d.body
+}
+
+// changed drops the encoding after the resource was modified.
+func (d *draft) changed() { d.body = nil }
+
+// write runs fn in one store transaction and returns its outcome. The time
+// of the write is taken before the transaction, so that fn and whatever the
+// caller prepares agree on it.
+func (s *Service) write(ctx context.Context, at time.Time, fn func(tx karte.Tx, at time.Time) (*Outcome, error)) (*Outcome, error) {
 	var out *Outcome
 	err := s.store.Write(ctx, func(tx karte.Tx) error {
 		var err error
-		out, err = fn(tx, s.timestamp())
+		out, err = fn(tx, at)
 		return err
 	})
 	if err != nil {

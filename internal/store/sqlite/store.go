@@ -33,7 +33,9 @@ type Store struct {
 	writes  chan *writeRequest
 	stop    chan struct{}
 	stopped chan struct{}
-	once    sync.Once
+	// checkpointed is closed when the checkpointer has finished.
+	checkpointed chan struct{}
+	once         sync.Once
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -53,6 +55,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writes:  make(chan *writeRequest, maxBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+
+		checkpointed: make(chan struct{}),
 	}
 	for range n {
 		r, err := openConn(path)
@@ -63,8 +67,43 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		s.readers <- r
 	}
+	// Checkpoints run on a connection of their own, so that copying the WAL
+	// back into the database never holds up the writer.
+	if err := w.db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
+		s.closeReaders()
+		w.close()
+		return nil, err
+	}
+	cp, err := openConn(path)
+	if err != nil {
+		s.closeReaders()
+		w.close()
+		return nil, err
+	}
 	go s.writeLoop(w)
+	go s.checkpointLoop(cp)
 	return s, nil
+}
+
+// checkpointInterval is how often the WAL is copied back into the database.
+const checkpointInterval = 250 * time.Millisecond
+
+// checkpointLoop checkpoints the WAL until the store closes, and truncates
+// it on the way out.
+func (s *Store) checkpointLoop(c *conn) {
+	defer close(s.checkpointed)
+	defer c.close()
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		case <-s.stopped:
+			c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			return
+		}
+	}
 }
 
 // migrate applies the embedded migrations that the database lacks, each in
@@ -193,8 +232,8 @@ func one(c *conn, query string, args ...any) (*karte.Resource, error) {
 }
 
 func current(c *conn, typ, id string) (*karte.Resource, error) {
-	r, err := one(c, `SELECT `+versionColumns+` FROM resource c JOIN resource_version v ON v.seq = c.seq
-		WHERE c.type = ? AND c.id = ?`, typ, id)
+	r, err := one(c, `SELECT `+versionColumns+` FROM resource_version v
+		WHERE v.type = ? AND v.id = ? ORDER BY v.version DESC LIMIT 1`, typ, id)
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", typ, id, err)
 	}
@@ -225,6 +264,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		<-s.checkpointed
 		s.closeReaders()
 	})
 	return nil

@@ -11,10 +11,27 @@ import (
 // so Lock has nothing to do and Current needs no row lock.
 type tx struct {
 	c *conn
+	// last is the latest version seen of one resource in this transaction,
+	// so that the common Current-then-Put sequence seeks the index once.
+	last struct {
+		typ, id string
+		version int64 // 0: known not to exist
+	}
+}
+
+func (t *tx) remember(typ, id string, version int64) {
+	t.last.typ, t.last.id, t.last.version = typ, id, version
 }
 
 func (t *tx) Current(_ context.Context, typ, id string) (*karte.Resource, error) {
-	return current(t.c, typ, id)
+	r, err := current(t.c, typ, id)
+	switch {
+	case err == nil:
+		t.remember(typ, id, r.VersionID)
+	case karte.IsKind(err, karte.NotFound):
+		t.remember(typ, id, 0)
+	}
+	return r, err
 }
 
 func (t *tx) VRead(_ context.Context, typ, id string, version int64) (*karte.Resource, error) {
@@ -40,16 +57,16 @@ func (t *tx) Put(_ context.Context, r *karte.Resource, ix *karte.Index) error {
 		return fmt.Errorf("put %s/%s: %w", r.Type, r.ID, err)
 	}
 	r.Seq = t.c.db.LastInsertRowID()
-	if err := t.c.exec(`INSERT OR REPLACE INTO resource (type, id, version, seq, deleted) VALUES (?, ?, ?, ?, ?)`,
-		r.Type, r.ID, r.VersionID, r.Seq, r.Deleted); err != nil {
-		return fmt.Errorf("put %s/%s: %w", r.Type, r.ID, err)
-	}
+	t.remember(r.Type, r.ID, r.VersionID)
 	return t.reindex(r, ix)
 }
 
 // checkVersion enforces that versions follow one another without gaps.
 func (t *tx) checkVersion(r *karte.Resource) error {
-	st, err := t.c.query(`SELECT version FROM resource WHERE type = ? AND id = ?`, r.Type, r.ID)
+	if t.last.typ == r.Type && t.last.id == r.ID && r.Type != "" {
+		return versionFollows(r, t.last.version)
+	}
+	st, err := t.c.query(`SELECT max(version) FROM resource_version WHERE type = ? AND id = ?`, r.Type, r.ID)
 	if err != nil {
 		return err
 	}
@@ -60,6 +77,10 @@ func (t *tx) checkVersion(r *karte.Resource) error {
 	if err := done(st); err != nil {
 		return err
 	}
+	return versionFollows(r, have)
+}
+
+func versionFollows(r *karte.Resource, have int64) error {
 	if r.VersionID != have+1 {
 		return karte.Errorf(karte.Conflict, "%s/%s: version %d follows version %d, not %d",
 			r.Type, r.ID, have+1, have, r.VersionID)
@@ -77,8 +98,8 @@ func (t *tx) reindex(r *karte.Resource, ix *karte.Index) error {
 		return nil
 	}
 	for _, ident := range ix.Identifiers {
-		if err := t.c.exec(`INSERT INTO resource_identifier (type, id, system, value) VALUES (?, ?, ?, ?)`,
-			r.Type, r.ID, ident.System, ident.Value); err != nil {
+		if err := t.c.exec(`INSERT OR IGNORE INTO resource_identifier (type, value, system, id) VALUES (?, ?, ?, ?)`,
+			r.Type, ident.Value, ident.System, r.ID); err != nil {
 			return err
 		}
 	}

@@ -83,14 +83,21 @@ func (s *Store) drain(w *conn, batch []*writeRequest) {
 func commitBatch(w *conn, batch []*writeRequest) {
 	errs := make([]error, len(batch))
 	err := w.db.Exec("BEGIN IMMEDIATE")
-	if err == nil {
+	switch {
+	case err != nil:
+	case len(batch) == 1:
+		// Alone in its transaction, a write needs no savepoint (nor the
+		// statement journal that one costs): rolling back undoes it.
+		if errs[0] = run(w, batch[0]); errs[0] != nil {
+			err = w.db.Exec("ROLLBACK")
+			break
+		}
+		err = commit(w)
+	default:
 		for i, req := range batch {
 			errs[i] = runInSavepoint(w, req)
 		}
-		err = w.db.Exec("COMMIT")
-		if err != nil {
-			w.db.Exec("ROLLBACK")
-		}
+		err = commit(w)
 	}
 	for i, req := range batch {
 		if err != nil && errs[i] == nil {
@@ -100,17 +107,32 @@ func commitBatch(w *conn, batch []*writeRequest) {
 	}
 }
 
-func runInSavepoint(w *conn, req *writeRequest) (err error) {
-	if err := req.ctx.Err(); err != nil {
-		return err
+func commit(w *conn) error {
+	err := w.db.Exec("COMMIT")
+	if err != nil {
+		w.db.Exec("ROLLBACK")
 	}
-	if err := w.db.Exec("SAVEPOINT w"); err != nil {
+	return err
+}
+
+// run runs one request's function, turning a panic into its error.
+func run(w *conn, req *writeRequest) (err error) {
+	if err := req.ctx.Err(); err != nil {
 		return err
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
 		}
+	}()
+	return req.fn(&tx{c: w})
+}
+
+func runInSavepoint(w *conn, req *writeRequest) (err error) {
+	if err := w.db.Exec("SAVEPOINT w"); err != nil {
+		return err
+	}
+	defer func() {
 		if err != nil {
 			if rerr := w.db.Exec("ROLLBACK TO w"); rerr != nil {
 				err = fmt.Errorf("%w (and rollback failed: %v)", err, rerr)
@@ -118,5 +140,5 @@ func runInSavepoint(w *conn, req *writeRequest) (err error) {
 		}
 		w.db.Exec("RELEASE w")
 	}()
-	return req.fn(&tx{c: w})
+	return run(w, req)
 }
