@@ -43,6 +43,9 @@ func ResourceBytes(files []string) ([][][]byte, int, error) {
 // kartehub's own store (16 KiB pages, WAL, synchronous=FULL), and returns
 // the time taken.
 func RawInserts(dir string, files [][][]byte) (time.Duration, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
 	db, err := sqlite3.Open(filepath.Join(dir, "raw.db"))
 	if err != nil {
 		return 0, err
