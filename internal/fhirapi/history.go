@@ -22,6 +22,9 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("_count") == "0" { // the total alone, as FHIR defines _count=0
+		page.Versions, page.Next = nil, 0
+	}
 	if q.ID != "" && page.Total == 0 && q.Since.IsZero() && q.AtStart.IsZero() {
 		if _, err := h.svc.Read(r.Context(), q.Type, q.ID); karte.IsKind(err, karte.NotFound) {
 			h.fail(w, r, err)

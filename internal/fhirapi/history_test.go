@@ -251,6 +251,17 @@ func TestHistoryPaging(t *testing.T) {
 			dup[v] = true
 		}
 	})
+	t.Run("CountZero", func(t *testing.T) {
+		// _count=0 asks for the total alone.
+		r := s.get(t, "/fhir/Patient/_history?_count=0")
+		r.wantStatus(t, http.StatusOK)
+		if n := len(r.entries(t)); n != 0 {
+			t.Errorf("_count=0 gave %d entries, want none", n)
+		}
+		if total := s.total(t, "/fhir/Patient/_history?_count=0"); total != 12 {
+			t.Errorf("_count=0 gave total %d, want 12", total)
+		}
+	})
 }
 
 // versionKey names the version that a history entry holds.

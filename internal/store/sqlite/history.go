@@ -68,13 +68,15 @@ func (s *Store) History(ctx context.Context, q karte.HistoryQuery) (*karte.Histo
 func historyFilter(q karte.HistoryQuery) (string, []any) {
 	conds := []string{"1 = 1"}
 	var args []any
-	if q.Type != "" {
+	switch {
+	case q.ID != "":
+		// The unary + keeps SQLite off the (type, seq) index, which would
+		// walk every version of the type to find one resource's.
+		conds = append(conds, "v.rkey = ? AND +v.type = ? AND v.id = ?")
+		args = append(args, resourceKey(q.Type, q.ID), q.Type, q.ID)
+	case q.Type != "":
 		conds = append(conds, "v.type = ?")
 		args = append(args, q.Type)
-	}
-	if q.ID != "" {
-		conds = append(conds, "v.id = ?")
-		args = append(args, q.ID)
 	}
 	if !q.Since.IsZero() {
 		conds = append(conds, "v.last_updated >= ?")
@@ -88,7 +90,8 @@ func historyFilter(q karte.HistoryQuery) (string, []any) {
 		// The version must still have been current at AtStart: its
 		// successor, if any, came later.
 		conds = append(conds, `NOT EXISTS (SELECT 1 FROM resource_version n
-			WHERE n.type = v.type AND n.id = v.id AND n.version = v.version + 1 AND n.last_updated <= ?)`)
+			WHERE n.rkey = v.rkey AND n.version = v.version + 1 AND n.type = v.type AND n.id = v.id
+			AND n.last_updated <= ?)`)
 		args = append(args, q.AtStart.UnixMilli())
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args

@@ -8,6 +8,8 @@ import (
 	"kartehub/internal/karte"
 	"kartehub/internal/store/sqlite"
 	"kartehub/internal/store/storetest"
+
+	"github.com/ncruces/go-sqlite3"
 )
 
 func TestConformance(t *testing.T) {
@@ -15,4 +17,26 @@ func TestConformance(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "kartehub.db")
 		return func() (karte.Store, error) { return sqlite.Open(context.Background(), path) }
 	})
+}
+
+// TestRefusesNewerSchema: a database migrated by a later kartehub is not used.
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kartehub.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sqlite3.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO schema_migrations VALUES (999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if st, err := sqlite.Open(context.Background(), path); err == nil {
+		st.Close()
+		t.Fatal("Open accepted a database with schema version 999")
+	}
 }

@@ -118,6 +118,9 @@ func migrate(c *conn) error {
 		return err
 	}
 	sort.Strings(names)
+	if err := refuseNewer(c, len(names)); err != nil {
+		return err
+	}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
@@ -127,6 +130,26 @@ func migrate(c *conn) error {
 		if err := applyMigration(c, name, v); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// refuseNewer fails on a database that a later kartehub has migrated
+// further than this one knows: its tables may not mean what this one thinks.
+func refuseNewer(c *conn, known int) error {
+	st, err := c.query(`SELECT coalesce(max(version), 0) FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	applied := 0
+	if st.Step() {
+		applied = st.ColumnInt(0)
+	}
+	if err := done(st); err != nil {
+		return err
+	}
+	if applied > known {
+		return fmt.Errorf("the database has schema version %d, newer than this kartehub's %d", applied, known)
 	}
 	return nil
 }
@@ -233,7 +256,7 @@ func one(c *conn, query string, args ...any) (*karte.Resource, error) {
 
 func current(c *conn, typ, id string) (*karte.Resource, error) {
 	r, err := one(c, `SELECT `+versionColumns+` FROM resource_version v
-		WHERE v.type = ? AND v.id = ? ORDER BY v.version DESC LIMIT 1`, typ, id)
+		WHERE v.rkey = ? AND v.type = ? AND v.id = ? ORDER BY v.version DESC LIMIT 1`, resourceKey(typ, id), typ, id)
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", typ, id, err)
 	}
@@ -245,7 +268,7 @@ func current(c *conn, typ, id string) (*karte.Resource, error) {
 
 func vread(c *conn, typ, id string, version int64) (*karte.Resource, error) {
 	r, err := one(c, `SELECT `+versionColumns+` FROM resource_version v
-		WHERE v.type = ? AND v.id = ? AND v.version = ?`, typ, id, version)
+		WHERE v.rkey = ? AND v.version = ? AND v.type = ? AND v.id = ?`, resourceKey(typ, id), version, typ, id)
 	if err != nil {
 		return nil, fmt.Errorf("vread %s/%s/_history/%d: %w", typ, id, version, err)
 	}

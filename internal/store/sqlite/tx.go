@@ -47,9 +47,9 @@ func (t *tx) Put(_ context.Context, r *karte.Resource, ix *karte.Index) error {
 	if r.Deleted {
 		r.Body = nil // a deletion has no content, whatever the caller left here
 	}
-	err := t.c.exec(`INSERT INTO resource_version (type, id, version, last_updated, deleted, method, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, r.Body)
+	err := t.c.exec(`INSERT INTO resource_version (rkey, type, id, version, last_updated, deleted, method, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		resourceKey(r.Type, r.ID), r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, r.Body)
 	if isConstraint(err) {
 		return karte.Errorf(karte.Conflict, "%s/%s already has version %d", r.Type, r.ID, r.VersionID)
 	}
@@ -66,7 +66,8 @@ func (t *tx) checkVersion(r *karte.Resource) error {
 	if t.last.typ == r.Type && t.last.id == r.ID && r.Type != "" {
 		return versionFollows(r, t.last.version)
 	}
-	st, err := t.c.query(`SELECT max(version) FROM resource_version WHERE type = ? AND id = ?`, r.Type, r.ID)
+	st, err := t.c.query(`SELECT max(version) FROM resource_version WHERE rkey = ? AND type = ? AND id = ?`,
+		resourceKey(r.Type, r.ID), r.Type, r.ID)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,8 @@ func versionFollows(r *karte.Resource, have int64) error {
 
 func (t *tx) reindex(r *karte.Resource, ix *karte.Index) error {
 	if r.VersionID > 1 {
-		if err := t.c.exec(`DELETE FROM resource_identifier WHERE type = ? AND id = ?`, r.Type, r.ID); err != nil {
+		if err := t.c.exec(`DELETE FROM resource_identifier WHERE rkey = ? AND type = ? AND id = ?`,
+			resourceKey(r.Type, r.ID), r.Type, r.ID); err != nil {
 			return err
 		}
 	}
@@ -98,8 +100,8 @@ func (t *tx) reindex(r *karte.Resource, ix *karte.Index) error {
 		return nil
 	}
 	for _, ident := range ix.Identifiers {
-		if err := t.c.exec(`INSERT OR IGNORE INTO resource_identifier (type, value, system, id) VALUES (?, ?, ?, ?)`,
-			r.Type, ident.Value, ident.System, r.ID); err != nil {
+		if err := t.c.exec(`INSERT INTO resource_identifier (rkey, vkey, type, id, system, value) VALUES (?, ?, ?, ?, ?, ?)`,
+			resourceKey(r.Type, r.ID), valueKey(r.Type, ident.Value), r.Type, r.ID, ident.System, ident.Value); err != nil {
 			return err
 		}
 	}
@@ -107,8 +109,8 @@ func (t *tx) reindex(r *karte.Resource, ix *karte.Index) error {
 }
 
 func (t *tx) FindByIdentifier(_ context.Context, typ string, ident karte.Identifier) ([]string, error) {
-	q := `SELECT DISTINCT id FROM resource_identifier WHERE type = ? AND value = ?`
-	args := []any{typ, ident.Value}
+	q := `SELECT DISTINCT id FROM resource_identifier WHERE vkey = ? AND type = ? AND value = ?`
+	args := []any{valueKey(typ, ident.Value), typ, ident.Value}
 	if ident.System != "" {
 		q += ` AND system = ?`
 		args = append(args, ident.System)
