@@ -18,7 +18,6 @@ import (
 	"kartehub/internal/bench"
 	"kartehub/internal/fhirimport"
 	"kartehub/internal/karte"
-	"kartehub/internal/record"
 	"kartehub/internal/store/sqlite"
 )
 
@@ -98,7 +97,7 @@ func benchImport(ctx context.Context, dir string, files []string, cpuprofile str
 		st.Close()
 		return nil, nil, err
 	}
-	sum, err := (&fhirimport.Importer{Sink: record.New(st)}).Run(ctx, files)
+	sum, err := (&fhirimport.Importer{Sink: newRecord(st)}).Run(ctx, files)
 	stopProfile()
 	if err == nil && len(sum.Failures) > 0 {
 		err = fmt.Errorf("import: %d failures, first: %v", len(sum.Failures), sum.Failures[0])

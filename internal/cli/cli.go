@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"kartehub/internal/record"
+	"kartehub/internal/search"
+	"kartehub/internal/searchparam"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +24,7 @@ Usage:
   kartehub serve  [--data DIR | --database URL] [--http ADDR]
   kartehub import [--data DIR | --database URL | --url FHIR_BASE] PATH...
   kartehub bench  [--synthea DIR] [--duration D]
+  kartehub synth  --patients N --out DIR [--seed S] [--facilities 40]
   kartehub version
 
 Run "kartehub COMMAND -h" for the flags of a command. Every flag can also be
@@ -41,6 +45,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "synth":
+		return runSynth(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kartehub", version)
 		return nil
@@ -126,3 +132,9 @@ func redact(dsn string) string {
 }
 
 var version = "0.1.0-dev"
+
+// newRecord returns the record service on st, indexing every write for
+// search with the R4 search parameters.
+func newRecord(st karte.Store) *record.Service {
+	return record.New(st, record.WithSearch(search.New(searchparam.Default())))
+}

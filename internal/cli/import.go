@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 
 	"kartehub/internal/fhirimport"
-	"kartehub/internal/record"
 )
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,7 +35,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer st.Close()
-		im.Sink = record.New(st)
+		im.Sink = newRecord(st)
 	}
 	sum, err := im.Run(ctx, fs.Args())
 	if err != nil {

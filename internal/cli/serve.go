@@ -12,7 +12,6 @@ import (
 
 	"kartehub/internal/fhirapi"
 	"kartehub/internal/karte"
-	"kartehub/internal/record"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,10 +43,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // /fhir and the health endpoints.
 func NewHandler(st karte.Store, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	api := fhirapi.New(record.New(st), log, "/fhir")
+	api := fhirapi.New(newRecord(st), log, "/fhir")
 	mux.Handle("/fhir/", api)
 	mux.Handle("POST /fhir", api) // batch and transaction at the bare base
-	mux.Handle("GET /fhir", http.RedirectHandler("/fhir/metadata", http.StatusFound))
+	mux.Handle("GET /fhir", api)  // a system search, or without parameters the CapabilityStatement
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.Read(r.Context(), "Patient", "readiness-probe"); err != nil && !karte.IsKind(err, karte.NotFound) {

@@ -125,7 +125,7 @@ func TestRoutes(t *testing.T) {
 			{"PATCH", "/fhir/Patient", "DELETE, GET, POST, PUT"},
 			{"DELETE", "/fhir/Patient/" + id + "/_history", "GET"},
 			{"PUT", "/fhir/Patient/" + id + "/_history/1", "GET"},
-			{"GET", "/fhir/", "POST"},
+			{"PUT", "/fhir/", "GET, POST"},
 			{"OPTIONS", "/fhir/metadata", "GET"},
 			{"OPTIONS", "/fhir/Patient/" + id, "DELETE, GET, PATCH, PUT"},
 		} {

@@ -8,6 +8,7 @@ import (
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
+	"kartehub/internal/search"
 )
 
 // history serves the instance, type and system history interactions.
@@ -45,14 +46,14 @@ func historyQuery(r *http.Request) (karte.HistoryQuery, error) {
 		q.Count = max(n, 1)
 	}
 	if v := params.Get("_since"); v != "" {
-		start, _, err := dateRange(v)
+		start, _, err := search.DateRange(v)
 		if err != nil {
 			return q, karte.Errorf(karte.Invalid, "_since: %w", err)
 		}
 		q.Since = start
 	}
 	if v := params.Get("_at"); v != "" {
-		start, end, err := dateRange(v)
+		start, end, err := search.DateRange(v)
 		if err != nil {
 			return q, karte.Errorf(karte.Invalid, "_at: %w", err)
 		}

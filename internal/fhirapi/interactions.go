@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
 )
@@ -144,15 +143,6 @@ func criteriaOf(r *http.Request) string {
 		q.Del(p)
 	}
 	return q.Encode()
-}
-
-func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
-	typ := r.PathValue("type")
-	if !fhir.IsResourceType(typ) {
-		h.fail(w, r, karte.Errorf(karte.NotFound, "unknown resource type %q", typ))
-		return
-	}
-	h.fail(w, r, karte.Errorf(karte.NotSupported, "search is not supported yet; read by id, or use history"))
 }
 
 // respondWrite answers a create, update or patch as Prefer asks.

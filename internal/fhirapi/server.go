@@ -46,7 +46,14 @@ func (h *Handler) routes() {
 		h.mux.HandleFunc("POST "+p, h.bundle)
 	}
 	h.mux.HandleFunc("GET "+p+"/_history", h.history)
+	h.mux.HandleFunc("GET "+p+"/{$}", h.systemSearch)
+	if p != "" {
+		h.mux.HandleFunc("GET "+p, h.systemSearch)
+	}
 	h.mux.HandleFunc("GET "+p+"/{type}", h.search)
+	h.mux.HandleFunc("POST "+p+"/{type}/_search", h.search)
+	h.mux.HandleFunc("GET "+p+"/{type}/{id}/$everything", h.everything)
+	h.mux.HandleFunc("GET "+p+"/{ctype}/{cid}/{type}", h.compartment)
 	h.mux.HandleFunc("POST "+p+"/{type}", h.create)
 	h.mux.HandleFunc("PUT "+p+"/{type}", h.conditionalUpdate)
 	h.mux.HandleFunc("DELETE "+p+"/{type}", h.conditionalDelete)

@@ -24,8 +24,8 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 		return nil, err
 	}
 	at := s.timestamp()
-	id, d := newID(at), &draft{res: res}
-	d.encode(id, 1, at)
+	id, d := newID(at), s.draft(res)
+	d.prepare(id, at)
 	return s.write(ctx, at, func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		if crit != nil {
 			cur, err := crit.single(ctx, tx)
@@ -49,7 +49,7 @@ func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMat
 		return nil, err
 	}
 	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
-		return update(ctx, tx, typ, id, &draft{res: res}, ifMatch, at)
+		return update(ctx, tx, typ, id, s.draft(res), ifMatch, at)
 	})
 }
 
@@ -86,16 +86,16 @@ func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body
 		return nil, err
 	}
 	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
-		return conditionalUpdate(ctx, tx, typ, crit, res, ifMatch, at)
+		return conditionalUpdate(ctx, tx, typ, crit, s.draft(res), ifMatch, at)
 	})
 }
 
-func conditionalUpdate(ctx context.Context, tx karte.Tx, typ string, crit *criteria, res *fhir.Object, ifMatch int64, at time.Time) (*Outcome, error) {
+func conditionalUpdate(ctx context.Context, tx karte.Tx, typ string, crit *criteria, d *draft, ifMatch int64, at time.Time) (*Outcome, error) {
 	match, err := crit.single(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	id := res.String("id")
+	id := d.res.String("id")
 	switch {
 	case match != nil && id != "" && id != match.ID:
 		return nil, karte.Errorf(karte.Invalid, "the resource id %q differs from the id %q of the resource that matches %s", id, match.ID, crit)
@@ -104,7 +104,7 @@ func conditionalUpdate(ctx context.Context, tx karte.Tx, typ string, crit *crite
 	case id == "":
 		id = newID(at)
 	}
-	return update(ctx, tx, typ, id, &draft{res: res}, ifMatch, at)
+	return update(ctx, tx, typ, id, d, ifMatch, at)
 }
 
 // Patch applies a JSON Patch (RFC 6902) to the current version of typ/id.
@@ -117,11 +117,11 @@ func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMat
 		return nil, karte.Errorf(karte.Invalid, "bad JSON Patch: %w", err)
 	}
 	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
-		return applyPatch(ctx, tx, typ, id, p, ifMatch, at)
+		return s.applyPatch(ctx, tx, typ, id, p, ifMatch, at)
 	})
 }
 
-func applyPatch(ctx context.Context, tx karte.Tx, typ, id string, p jsonpatch.Patch, ifMatch int64, at time.Time) (*Outcome, error) {
+func (s *Service) applyPatch(ctx context.Context, tx karte.Tx, typ, id string, p jsonpatch.Patch, ifMatch int64, at time.Time) (*Outcome, error) {
 	cur, err := tx.Current(ctx, typ, id)
 	if err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func applyPatch(ctx context.Context, tx karte.Tx, typ, id string, p jsonpatch.Pa
 	if err := checkBodyID(res, id); err != nil {
 		return nil, karte.Errorf(karte.Unprocessable, "the patch changes the id: %w", err)
 	}
-	return put(ctx, tx, cur, typ, id, &draft{res: res}, "PATCH", at)
+	return put(ctx, tx, cur, typ, id, s.draft(res), "PATCH", at)
 }
 
 // Delete records the deletion of typ/id. Deleting what is already deleted or

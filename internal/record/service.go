@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"kartehub/internal/search"
 	"strconv"
 	"time"
 
@@ -11,12 +12,17 @@ import (
 
 // Service runs FHIR interactions on a store. It is safe for concurrent use.
 type Service struct {
-	store karte.Store
-	now   func() time.Time
+	store  karte.Store
+	now    func() time.Time
+	search *search.Engine
 }
 
 // Option configures a Service.
 type Option func(*Service)
+
+// WithSearch makes the service index every write for search with e, and
+// answer searches.
+func WithSearch(e *search.Engine) Option { return func(s *Service) { s.search = e } }
 
 // WithClock sets the clock that stamps meta.lastUpdated (for tests).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
@@ -26,6 +32,9 @@ func New(store karte.Store, opts ...Option) *Service {
 	s := &Service{store: store, now: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.search != nil && s.search.ValueSet == nil {
+		s.search.ValueSet = s.expandValueSet
 	}
 	return s
 }
@@ -100,22 +109,25 @@ func stamp(res *fhir.Object, id string, version int64, at time.Time) []byte {
 	return fhir.Append(nil, res)
 }
 
-// index extracts what the store keeps searchable of res.
-func index(res *fhir.Object) *karte.Index {
+// identifiersOf returns the identifiers of res, the index kept when no
+// search engine is configured.
+func identifiersOf(res *fhir.Object) []karte.Identifier {
 	ids, _ := res.Get("identifier")
 	list, _ := ids.([]fhir.Value)
-	if len(list) == 0 {
-		return nil
-	}
-	ix := &karte.Index{Identifiers: make([]karte.Identifier, 0, len(list))}
+	out := make([]karte.Identifier, 0, len(list))
 	for _, v := range list {
-		o, ok := v.(*fhir.Object)
-		if !ok {
-			continue
-		}
-		if value := o.String("value"); value != "" {
-			ix.Identifiers = append(ix.Identifiers, karte.Identifier{System: o.String("system"), Value: value})
+		if o, ok := v.(*fhir.Object); ok && o.String("value") != "" {
+			out = append(out, karte.Identifier{System: o.String("system"), Value: o.String("value")})
 		}
 	}
-	return ix
+	return out
+}
+
+// draft wraps res for writing, with the service's indexer.
+func (s *Service) draft(res *fhir.Object) *draft {
+	d := &draft{res: res}
+	if s.search != nil {
+		d.indexer = s.search.Index
+	}
+	return d
 }

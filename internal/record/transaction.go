@@ -41,8 +41,9 @@ func (s *Service) Transaction(ctx context.Context, b Bundle) ([]Result, error) {
 	refs := assignFixedIDs(reqs, at)
 	slots := resolveFixedRefs(reqs, collectRefs(reqs, b), refs, b.KnownRefs)
 	for _, r := range reqs {
+		r.d.indexer = s.draft(nil).indexer
 		if r.settled() {
-			r.d.encode(r.id, 1, at) // the version a new resource gets
+			r.d.prepare(r.id, at) // for the version a new resource gets
 		}
 	}
 	var results []Result
@@ -189,7 +190,7 @@ func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*reque
 		fn     func(*request) error
 	}{
 		{"POST", func(r *request) error { return txPost(ctx, tx, r, &results[r.index], at) }},
-		{"PUT", func(r *request) error { return txPut(ctx, tx, r, &results[r.index], at) }},
+		{"PUT", func(r *request) error { return s.txPut(ctx, tx, r, &results[r.index], at) }},
 		{"GET", func(r *request) error { return txGet(ctx, tx, r, &results[r.index]) }},
 	}
 	for _, st := range writes {
@@ -316,10 +317,10 @@ func txPost(ctx context.Context, tx karte.Tx, r *request, res *Result, at time.T
 	return err
 }
 
-func txPut(ctx context.Context, tx karte.Tx, r *request, res *Result, at time.Time) error {
+func (s *Service) txPut(ctx context.Context, tx karte.Tx, r *request, res *Result, at time.Time) error {
 	var err error
 	if r.method == "PATCH" {
-		res.Outcome, err = applyPatch(ctx, tx, r.typ, r.id, r.patch, r.ifMatch, at)
+		res.Outcome, err = s.applyPatch(ctx, tx, r.typ, r.id, r.patch, r.ifMatch, at)
 		return err
 	}
 	res.Outcome, err = update(ctx, tx, r.typ, r.id, &r.d, r.ifMatch, at)

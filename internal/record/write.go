@@ -72,7 +72,7 @@ func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, 
 		Type: typ, ID: id, VersionID: version, LastUpdated: at, Method: method,
 		Body: d.encode(id, version, at),
 	}
-	if err := tx.Put(ctx, r, index(d.res)); err != nil {
+	if err := tx.Put(ctx, r, d.index()); err != nil {
 		return nil, err
 	}
 	return &Outcome{Resource: r, Created: cur == nil || cur.Deleted}, nil
@@ -113,6 +113,10 @@ type draft struct {
 	res  *fhir.Object
 	key  stampKey // what body was encoded for
 	body []byte
+	// indexer extracts the search index; ix caches its result, which
+	// depends only on the content, not on the stamp.
+	indexer func(*fhir.Object) *karte.Index
+	ix      *karte.Index
 }
 
 type stampKey struct {
@@ -131,8 +135,27 @@ func (d *draft) encode(id string, version int64, at time.Time) []byte {
 	return d.body
 }
 
-// changed drops the encoding after the resource was modified.
-func (d *draft) changed() { d.body = nil }
+// index returns the search index of the resource.
+func (d *draft) index() *karte.Index {
+	if d.ix == nil {
+		if d.indexer != nil {
+			d.ix = d.indexer(d.res)
+		} else {
+			d.ix = &karte.Index{Identifiers: identifiersOf(d.res)}
+		}
+	}
+	return d.ix
+}
+
+// prepare does ahead of the write what can be done there: the encoding
+// for version 1 and the search index.
+func (d *draft) prepare(id string, at time.Time) {
+	d.encode(id, 1, at)
+	d.index()
+}
+
+// changed drops the encoding and index after the resource was modified.
+func (d *draft) changed() { d.body, d.ix = nil, nil }
 
 // write runs fn in one store transaction and returns its outcome. The time
 // of the write is taken before the transaction, so that fn and whatever the

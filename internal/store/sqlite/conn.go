@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"kartehub/internal/store/sqlsearch"
 
 	"github.com/ncruces/go-sqlite3"
 )
@@ -94,6 +95,8 @@ func bind(s *sqlite3.Stmt, args []any) error {
 			err = s.BindText(i+1, v)
 		case int64:
 			err = s.BindInt64(i+1, v)
+		case float64:
+			err = s.BindFloat(i+1, v)
 		case int:
 			err = s.BindInt64(i+1, int64(v))
 		case bool:
@@ -121,4 +124,28 @@ func (c *conn) close() error {
 		s.Close()
 	}
 	return c.db.Close()
+}
+
+// each runs a statement prepared for this call only (search statements
+// vary too much to cache), calling fn for every row.
+func (c *conn) each(s sqlsearch.Statement, fn func(*sqlite3.Stmt)) error {
+	st, _, err := c.db.Prepare(s.SQL)
+	if err != nil {
+		return fmt.Errorf("prepare %q: %w", s.SQL, err)
+	}
+	defer st.Close()
+	if err := bind(st, s.Args); err != nil {
+		return err
+	}
+	for st.Step() {
+		fn(st)
+	}
+	return st.Err()
+}
+
+// count runs a statement that returns one number.
+func (c *conn) count(s sqlsearch.Statement) (int, error) {
+	n := 0
+	err := c.each(s, func(st *sqlite3.Stmt) { n = st.ColumnInt(0) })
+	return n, err
 }

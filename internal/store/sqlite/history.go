@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/sqlsearch"
 )
 
 const (
@@ -73,7 +74,7 @@ func historyFilter(q karte.HistoryQuery) (string, []any) {
 		// The unary + keeps SQLite off the (type, seq) index, which would
 		// walk every version of the type to find one resource's.
 		conds = append(conds, "v.rkey = ? AND +v.type = ? AND v.id = ?")
-		args = append(args, resourceKey(q.Type, q.ID), q.Type, q.ID)
+		args = append(args, sqlsearch.ResourceKey(q.Type, q.ID), q.Type, q.ID)
 	case q.Type != "":
 		conds = append(conds, "v.type = ?")
 		args = append(args, q.Type)

@@ -8,6 +8,7 @@ import (
 	"kartehub/internal/karte"
 	"kartehub/internal/store/sqlite"
 	"kartehub/internal/store/storetest"
+	"kartehub/internal/store/storetest/searchtest"
 
 	"github.com/ncruces/go-sqlite3"
 )
@@ -16,6 +17,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) func() (karte.Store, error) {
 		path := filepath.Join(t.TempDir(), "kartehub.db")
 		return func() (karte.Store, error) { return sqlite.Open(context.Background(), path) }
+	})
+}
+
+func TestSearch(t *testing.T) {
+	searchtest.Run(t, func(t *testing.T) (searchtest.Store, error) {
+		return sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "kartehub.db"))
 	})
 }
 

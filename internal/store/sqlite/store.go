@@ -16,6 +16,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/sqlsearch"
 )
 
 var _ karte.Store = (*Store)(nil)
@@ -256,7 +257,7 @@ func one(c *conn, query string, args ...any) (*karte.Resource, error) {
 
 func current(c *conn, typ, id string) (*karte.Resource, error) {
 	r, err := one(c, `SELECT `+versionColumns+` FROM resource_version v
-		WHERE v.rkey = ? AND v.type = ? AND v.id = ? ORDER BY v.version DESC LIMIT 1`, resourceKey(typ, id), typ, id)
+		WHERE v.rkey = ? AND v.type = ? AND v.id = ? ORDER BY v.version DESC LIMIT 1`, sqlsearch.ResourceKey(typ, id), typ, id)
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", typ, id, err)
 	}
@@ -268,7 +269,7 @@ func current(c *conn, typ, id string) (*karte.Resource, error) {
 
 func vread(c *conn, typ, id string, version int64) (*karte.Resource, error) {
 	r, err := one(c, `SELECT `+versionColumns+` FROM resource_version v
-		WHERE v.rkey = ? AND v.version = ? AND v.type = ? AND v.id = ?`, resourceKey(typ, id), version, typ, id)
+		WHERE v.rkey = ? AND v.version = ? AND v.type = ? AND v.id = ?`, sqlsearch.ResourceKey(typ, id), version, typ, id)
 	if err != nil {
 		return nil, fmt.Errorf("vread %s/%s/_history/%d: %w", typ, id, version, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/sqlsearch"
 )
 
 // tx is the karte.Tx of the writer connection. There is only one writer,
@@ -49,7 +50,7 @@ func (t *tx) Put(_ context.Context, r *karte.Resource, ix *karte.Index) error {
 	}
 	err := t.c.exec(`INSERT INTO resource_version (rkey, type, id, version, last_updated, deleted, method, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		resourceKey(r.Type, r.ID), r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, r.Body)
+		sqlsearch.ResourceKey(r.Type, r.ID), r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, r.Body)
 	if isConstraint(err) {
 		return karte.Errorf(karte.Conflict, "%s/%s already has version %d", r.Type, r.ID, r.VersionID)
 	}
@@ -67,7 +68,7 @@ func (t *tx) checkVersion(r *karte.Resource) error {
 		return versionFollows(r, t.last.version)
 	}
 	st, err := t.c.query(`SELECT max(version) FROM resource_version WHERE rkey = ? AND type = ? AND id = ?`,
-		resourceKey(r.Type, r.ID), r.Type, r.ID)
+		sqlsearch.ResourceKey(r.Type, r.ID), r.Type, r.ID)
 	if err != nil {
 		return err
 	}
@@ -90,27 +91,68 @@ func versionFollows(r *karte.Resource, have int64) error {
 }
 
 func (t *tx) reindex(r *karte.Resource, ix *karte.Index) error {
+	rkey := sqlsearch.ResourceKey(r.Type, r.ID)
 	if r.VersionID > 1 {
 		if err := t.c.exec(`DELETE FROM resource_identifier WHERE rkey = ? AND type = ? AND id = ?`,
-			resourceKey(r.Type, r.ID), r.Type, r.ID); err != nil {
+			rkey, r.Type, r.ID); err != nil {
 			return err
 		}
 	}
-	if r.Deleted || ix == nil {
+	rid, err := t.live(r, rkey)
+	if err != nil || r.Deleted {
+		return err
+	}
+	if ix == nil {
 		return nil
 	}
 	for _, ident := range ix.Identifiers {
 		if err := t.c.exec(`INSERT INTO resource_identifier (rkey, vkey, type, id, system, value) VALUES (?, ?, ?, ?, ?, ?)`,
-			resourceKey(r.Type, r.ID), valueKey(r.Type, ident.Value), r.Type, r.ID, ident.System, ident.Value); err != nil {
+			rkey, sqlsearch.ValueKey(r.Type, ident.Value), r.Type, r.ID, ident.System, ident.Value); err != nil {
 			return err
 		}
 	}
-	return nil
+	return writeIndex(t.c, rid, r.Type, ix)
+}
+
+// live brings the resource table up to date with r: inserted for a new
+// resource, updated for a new version, removed for a deletion. It returns
+// the resource's rid, with its old search index removed.
+func (t *tx) live(r *karte.Resource, rkey int64) (int64, error) {
+	rid := int64(0)
+	if r.VersionID > 1 { // a first version has no row yet
+		st, err := t.c.query(`SELECT rid FROM resource WHERE rkey = ? AND type = ? AND id = ?`, rkey, r.Type, r.ID)
+		if err != nil {
+			return 0, err
+		}
+		if st.Step() {
+			rid = st.ColumnInt64(0)
+		}
+		if err := done(st); err != nil {
+			return 0, err
+		}
+	}
+	if rid != 0 {
+		if err := dropIndex(t.c, rid); err != nil {
+			return 0, err
+		}
+	}
+	switch {
+	case r.Deleted && rid != 0:
+		return rid, t.c.exec(`DELETE FROM resource WHERE rid = ?`, rid)
+	case r.Deleted:
+		return 0, nil
+	case rid != 0:
+		return rid, t.c.exec(`UPDATE resource SET version = ?, seq = ?, last_updated = ? WHERE rid = ?`,
+			r.VersionID, r.Seq, r.LastUpdated.UnixMilli(), rid)
+	}
+	err := t.c.exec(`INSERT INTO resource (rkey, type, id, version, seq, last_updated) VALUES (?, ?, ?, ?, ?, ?)`,
+		rkey, r.Type, r.ID, r.VersionID, r.Seq, r.LastUpdated.UnixMilli())
+	return t.c.db.LastInsertRowID(), err
 }
 
 func (t *tx) FindByIdentifier(_ context.Context, typ string, ident karte.Identifier) ([]string, error) {
 	q := `SELECT DISTINCT id FROM resource_identifier WHERE vkey = ? AND type = ? AND value = ?`
-	args := []any{valueKey(typ, ident.Value), typ, ident.Value}
+	args := []any{sqlsearch.ValueKey(typ, ident.Value), typ, ident.Value}
 	if ident.System != "" {
 		q += ` AND system = ?`
 		args = append(args, ident.System)

@@ -1,14 +1,14 @@
-package fhirapi
+package search
 
 import (
 	"fmt"
 	"time"
 )
 
-// dateRange parses a FHIR date, dateTime or instant and returns the period
+// DateRange parses a FHIR date, dateTime or instant and returns the period
 // it denotes at its precision: "2024" is all of 2024, "2024-03-05T10:00"
 // one minute. A value without a time zone is taken as UTC.
-func dateRange(s string) (start, end time.Time, err error) {
+func DateRange(s string) (start, end time.Time, err error) {
 	layouts := []struct {
 		layout string
 		step   func(time.Time) time.Time

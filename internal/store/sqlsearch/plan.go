@@ -1,0 +1,249 @@
+package sqlsearch
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"kartehub/internal/karte"
+)
+
+// Estimator runs a statement that counts rows, for the planner. Engines
+// implement it on a read connection.
+type Estimator func(ctx context.Context, s Statement) (int, error)
+
+// probeLimit caps how many rows the planner counts for an estimate: enough
+// to tell a selective condition from an unselective one, cheap either way.
+const probeLimit = 10000
+
+// Plan is a query compiled to SQL. Page returns rid, seq and the sort
+// values of each match, in order; Count the number of all matches.
+type Plan struct {
+	Page  Statement
+	Count Statement
+	Sorts int // sort values per row, after rid and seq
+	// Notes say how the plan was chosen, for explain output.
+	Notes []string
+}
+
+// Compile plans q: it estimates each clause's selectivity with est, starts
+// from the most selective one, and tests the others on its rows.
+func Compile(ctx context.Context, d Dialect, q *karte.Query, est Estimator) (*Plan, error) {
+	driver, notes, err := chooseDriver(ctx, d, q, est)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Sorts: len(q.Sort), Notes: notes}
+	p.Page, err = pageStatement(d, q, driver)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{d: d}
+	from := b.from(q, driver)
+	p.Count = Statement{SQL: "SELECT count(*) FROM " + d.Live + " r" + from, Args: b.args}
+	return p, nil
+}
+
+// chooseDriver returns the index of the clause to start from, or -1 to
+// scan the resources of the type.
+func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator) (int, []string, error) {
+	best, bestN := -1, -1
+	var notes []string
+	for i, cl := range q.Where {
+		if len(q.Types) != 1 || !drivable(cl) {
+			notes = append(notes, fmt.Sprintf("clause %d (%s): tested per resource", i, describe(cl)))
+			continue
+		}
+		b := &builder{d: d}
+		s := Statement{SQL: "SELECT count(*) FROM (" + b.union(cl, q.Types[0]) + fmt.Sprintf(" LIMIT %d) t", probeLimit), Args: b.args}
+		n, err := est(ctx, s)
+		if err != nil {
+			return 0, nil, err
+		}
+		shown := fmt.Sprint(n)
+		if n >= probeLimit {
+			shown = fmt.Sprintf(">= %d", probeLimit)
+		}
+		notes = append(notes, fmt.Sprintf("clause %d (%s): %s index rows (%s)", i, describe(cl), shown, table(cl[0].Kind)))
+		if best < 0 || n < bestN {
+			best, bestN = i, n
+		}
+	}
+	if best >= 0 {
+		notes = append(notes, fmt.Sprintf("drive from clause %d, test the others on its rows", best))
+	} else {
+		notes = append(notes, "scan the resources of the type")
+	}
+	return best, notes, nil
+}
+
+func drivable(cl karte.Clause) bool {
+	for i := range cl {
+		if !canDrive(&cl[i]) {
+			return false
+		}
+	}
+	return len(cl) > 0
+}
+
+func describe(cl karte.Clause) string {
+	parts := make([]string, len(cl))
+	for i, c := range cl {
+		parts[i] = c.Param
+	}
+	return strings.Join(parts, ",")
+}
+
+// union selects the rids for which any condition of cl holds.
+func (b *builder) union(cl karte.Clause, typ string) string {
+	parts := make([]string, len(cl))
+	for i := range cl {
+		parts[i] = b.set(&cl[i], typ)
+	}
+	return strings.Join(parts, " UNION ")
+}
+
+// from is the FROM tail and WHERE clause shared by the page and the count.
+func (b *builder) from(q *karte.Query, driver int) string {
+	var where []string
+	if driver >= 0 {
+		where = append(where, "r.rid IN ("+b.union(q.Where[driver], q.Types[0])+")")
+	}
+	where = append(where, b.where(q, "r", driver))
+	return " WHERE " + strings.Join(where, " AND ")
+}
+
+func pageStatement(d Dialect, q *karte.Query, driver int) (Statement, error) {
+	b := &builder{d: d}
+	typ := first(q.Types)
+	cols := "r.rid, r.seq"
+	for _, k := range q.Sort {
+		cols += ", " + b.sortExpr(k, typ, "r")
+	}
+	sql := "SELECT " + cols + " FROM " + d.Live + " r" + b.from(q, driver)
+	if q.After != "" {
+		after, err := b.keyset(q, typ)
+		if err != nil {
+			return Statement{}, err
+		}
+		sql += " AND " + after
+	}
+	// Sort keys by their column numbers: the expressions carry arguments,
+	// which must not be written twice.
+	order := make([]string, 0, len(q.Sort)+1)
+	for i, k := range q.Sort {
+		order = append(order, fmt.Sprint(3+i)+dir(k.Descending))
+	}
+	order = append(order, "r.rid")
+	sql += " ORDER BY " + strings.Join(order, ", ") + " LIMIT " + b.arg(q.Count+1)
+	return Statement{SQL: sql, Args: b.args}, nil
+}
+
+func dir(desc bool) string {
+	if desc {
+		return " DESC"
+	}
+	return ""
+}
+
+// sortExpr is the value a resource sorts by: for parameters with several
+// values, the lowest ascending and the highest descending; a resource
+// without a value sorts last either way.
+func (b *builder) sortExpr(k karte.SortKey, typ, r string) string {
+	agg, none := "min", "'"+maxRune+"'"
+	if k.Descending {
+		agg, none = "max", "''"
+	}
+	var col, tbl string
+	switch k.Kind {
+	case karte.KindID:
+		return r + ".id"
+	case karte.KindLastUpdated:
+		return r + ".last_updated"
+	case karte.KindString:
+		tbl, col = "sp_string", "value"
+	case karte.KindToken:
+		tbl, col = "sp_token", "code"
+	case karte.KindReference:
+		tbl, col = "sp_reference", "tid"
+	case karte.KindURI:
+		tbl, col = "sp_uri", "uri"
+	case karte.KindDate:
+		tbl, col, none = "sp_date", "lo", "9223372036854775807"
+		if k.Descending {
+			col, none = "hi", "-9223372036854775808"
+		}
+	case karte.KindNumber, karte.KindQuantity:
+		tbl, col, none = "sp_number", "value", "1e308"
+		if k.Descending {
+			none = "-1e308"
+		}
+	default:
+		return "0"
+	}
+	x := b.name("o")
+	return fmt.Sprintf("coalesce((SELECT %s(%s.%s) FROM %s %s WHERE %s.rid = %s.rid AND %s.pkey = %s), %s)",
+		agg, x, col, tbl, x, x, r, x, b.arg(ParamKey(typ, k.Param)), none)
+}
+
+// cursor is the position after the last match of a page: its sort values
+// and rid.
+type cursor struct {
+	Keys []any `json:"k"`
+	RID  int64 `json:"r"`
+}
+
+// EncodeCursor renders the position after a row with these sort values.
+func EncodeCursor(keys []any, rid int64) string {
+	b, _ := json.Marshal(cursor{keys, rid})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// keyset is the condition that a row comes after the cursor in the order
+// of q: the rows after it stay the same whatever is written meanwhile.
+func (b *builder) keyset(q *karte.Query, typ string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(q.After)
+	var c cursor
+	if err == nil {
+		d := json.NewDecoder(strings.NewReader(string(raw)))
+		d.UseNumber()
+		err = d.Decode(&c)
+	}
+	if err != nil || len(c.Keys) != len(q.Sort) {
+		return "", karte.Errorf(karte.Invalid, "the paging cursor is not valid for this search")
+	}
+	// Each use of a sort expression is written anew, with its own
+	// arguments in text order.
+	key := func(i int) string { return b.sortExpr(q.Sort[i], typ, "r") }
+	var alts []string
+	for i := 0; i <= len(q.Sort); i++ {
+		var eq []string
+		for j := 0; j < i; j++ {
+			eq = append(eq, key(j)+" = "+b.arg(cursorValue(c.Keys[j])))
+		}
+		if i == len(q.Sort) {
+			eq = append(eq, "r.rid > "+b.arg(c.RID))
+		} else {
+			op := " > "
+			if q.Sort[i].Descending {
+				op = " < "
+			}
+			eq = append(eq, key(i)+op+b.arg(cursorValue(c.Keys[i])))
+		}
+		alts = append(alts, "("+strings.Join(eq, " AND ")+")")
+	}
+	return "(" + strings.Join(alts, " OR ") + ")", nil
+}
+
+func cursorValue(v any) any {
+	if n, ok := v.(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		f, _ := n.Float64()
+		return f
+	}
+	return v
+}
