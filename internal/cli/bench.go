@@ -22,6 +22,9 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "search" {
+		return runBenchSearch(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("bench", stderr)
 	sample := fs.String("synthea", "../shared/data/synthea", "directory of Synthea transaction Bundles to import")
 	duration := fs.Duration("duration", 10*time.Second, "how long each HTTP load runs")

@@ -24,6 +24,7 @@ Usage:
   kartehub serve  [--data DIR | --database URL] [--http ADDR]
   kartehub import [--data DIR | --database URL | --url FHIR_BASE] PATH...
   kartehub bench  [--synthea DIR] [--duration D]
+  kartehub bench search [--patients N] [--data DIR] [--runs N]
   kartehub synth  --patients N --out DIR [--seed S] [--facilities 40]
   kartehub version
 

@@ -152,9 +152,32 @@ func (b *builder) idTest(c *karte.Condition, r string) string {
 // hasTargets selects the rkeys of the resources that resources of h.Type
 // refer to by h.Param, among those matching h.Query.
 func (b *builder) hasTargets(h *karte.Has) string {
-	ref, src := b.name("h"), b.name("s")
-	return fmt.Sprintf("SELECT %s.tkey FROM sp_reference %s JOIN %s %s ON %s.rid = %s.rid WHERE %s.pkey = %s AND %s",
-		ref, ref, b.d.Live, src, src, ref, ref, b.arg(ParamKey(h.Type, h.Param)), b.where(h.Query, src, -1))
+	ref := b.name("h")
+	return fmt.Sprintf("SELECT %s.tkey FROM sp_reference %s WHERE %s.pkey = %s AND %s.rid IN (%s)",
+		ref, ref, ref, b.arg(ParamKey(h.Type, h.Param)), ref, b.subset(h.Query, "rid"))
+}
+
+// subset selects column col (rid or rkey) of the live resources that match
+// a nested query (of _has or a chain). It starts from the query's first
+// condition that can drive, so that "Observations with this code" reads
+// the code's index rows rather than every Observation.
+func (b *builder) subset(q *karte.Query, col string) string {
+	s := b.name("s")
+	driver := -1
+	if len(q.Types) == 1 {
+		for i, cl := range q.Where {
+			if drivable(cl) {
+				driver = i
+				break
+			}
+		}
+	}
+	if driver < 0 {
+		return fmt.Sprintf("SELECT %s.%s FROM %s %s WHERE %s", s, col, b.d.Live, s, b.where(q, s, -1))
+	}
+	head := fmt.Sprintf("SELECT %s.%s FROM %s %s WHERE %s.rid IN (", s, col, b.d.Live, s, s)
+	head += b.union(q.Where[driver], q.Types[0]) + ")"
+	return head + " AND " + b.where(q, s, driver)
 }
 
 func table(k karte.ParamKind) string {

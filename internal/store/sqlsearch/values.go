@@ -89,8 +89,7 @@ func (b *builder) codesTest(codes []karte.Coding, x, system, code string) string
 func (b *builder) referenceTest(c *karte.Condition, x string) string {
 	switch {
 	case c.Chain != nil:
-		t := b.name("c")
-		return fmt.Sprintf("%s.tkey IN (SELECT %s.rkey FROM %s %s WHERE %s)", x, t, b.d.Live, t, b.where(c.Chain, t, -1))
+		return x + ".tkey IN (" + b.subset(c.Chain, "rkey") + ")"
 	case c.URL != "":
 		return x + ".url = " + b.arg(c.URL)
 	case c.RefType != "":
