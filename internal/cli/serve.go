@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,14 +37,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--http %s: %w", *httpAddr, err)
 	}
 	log.Info("kartehub serving", "version", version, "store", where, "http", ln.Addr().String(), "fhir", "http://"+ln.Addr().String()+"/fhir")
-	return serveHTTP(ctx, ln, NewHandler(st, log), log)
+	return serveHTTP(ctx, ln, Handler(ctx, st, log), log)
 }
 
 // NewHandler returns kartehub's HTTP handler on store st: the FHIR API at
-// /fhir and the health endpoints.
+// /fhir, the health endpoints and the status of background jobs. Its
+// background work runs until the process ends; servers use Handler.
 func NewHandler(st karte.Store, log *slog.Logger) http.Handler {
+	return Handler(context.Background(), st, log)
+}
+
+// Handler is NewHandler with background work (reindexing) bound to ctx.
+func Handler(ctx context.Context, st karte.Store, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	api := fhirapi.New(newRecord(st), log, "/fhir")
+	svc, jobs := newService(ctx, st, log)
+	api := fhirapi.New(svc, log, "/fhir")
+	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(jobs())
+	})
 	mux.Handle("/fhir/", api)
 	mux.Handle("POST /fhir", api) // batch and transaction at the bare base
 	mux.Handle("GET /fhir", api)  // a system search, or without parameters the CapabilityStatement

@@ -157,3 +157,20 @@ type SearchResult struct {
 	// Plan describes how the engine ran the query, when asked.
 	Plan string
 }
+
+// Reindexer is implemented by engines that keep a search index, so that
+// the index can be rebuilt when search parameters change.
+type Reindexer interface {
+	// Reindex replaces the search index of version r with ix, if r is
+	// still the current version; otherwise it does nothing (the write that
+	// replaced r indexed the new version itself).
+	Reindex(ctx context.Context, r *Resource, ix *Index) error
+}
+
+// JobStore keeps the progress of long-running jobs, so that they resume
+// where they stopped after a restart.
+type JobStore interface {
+	PutJob(ctx context.Context, name string, state []byte) error
+	DeleteJob(ctx context.Context, name string) error
+	Jobs(ctx context.Context) (map[string][]byte, error)
+}

@@ -15,6 +15,8 @@ type Service struct {
 	store  karte.Store
 	now    func() time.Time
 	search *search.Engine
+	// paramsChanged is called after a SearchParameter write commits.
+	paramsChanged func(ctx context.Context, url string, types []string)
 }
 
 // Option configures a Service.

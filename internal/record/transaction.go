@@ -55,6 +55,9 @@ func (s *Service) Transaction(ctx context.Context, b Bundle) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, r := range results {
+		s.afterWrite(ctx, r.Outcome)
+	}
 	return results, nil
 }
 

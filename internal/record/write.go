@@ -31,6 +31,9 @@ func checkResource(typ string, res *fhir.Object) error {
 		return &karte.Error{Kind: karte.Unprocessable, Issues: issues,
 			Message: typ + " does not conform to the FHIR R4 definition: " + issues[0].Diagnostics}
 	}
+	if typ == "SearchParameter" {
+		return checkSearchParameter(res)
+	}
 	return nil
 }
 
@@ -170,5 +173,6 @@ func (s *Service) write(ctx context.Context, at time.Time, fn func(tx karte.Tx, 
 	if err != nil {
 		return nil, err
 	}
+	s.afterWrite(ctx, out)
 	return out, nil
 }

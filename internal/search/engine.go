@@ -16,6 +16,9 @@ type Engine struct {
 	// ValueSet returns the codes of the ValueSet with the given canonical
 	// URL, for :in and :not-in. Nil: those modifiers are refused.
 	ValueSet func(ctx context.Context, url string) ([]karte.Coding, error)
+	// Pending reports whether the search parameter with this canonical
+	// URL is still being indexed; searching by it would miss resources.
+	Pending func(url string) bool
 }
 
 // New returns an Engine on registry reg.

@@ -161,6 +161,9 @@ func (e *Engine) param(types []string, code string) (*searchparam.Param, error) 
 	if p.Expression == "" && p.Code != "_list" {
 		return nil, karte.Errorf(karte.NotSupported, "search parameter %s is not supported", code)
 	}
+	if e.Pending != nil && p.URL != "" && e.Pending(p.URL) {
+		return nil, karte.Errorf(karte.NotSupported, "search parameter %s is being indexed; it can be searched when the reindex job has finished", code)
+	}
 	return p, nil
 }
 

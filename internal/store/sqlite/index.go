@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"strings"
+
 	"kartehub/internal/karte"
 	"kartehub/internal/store/sqlsearch"
 )
@@ -18,43 +20,78 @@ func dropIndex(c *conn, rid int64) error {
 	return nil
 }
 
+// rowsPerInsert bounds a multi-row INSERT: one statement per table and
+// resource saves most of the per-statement cost, and a bound keeps the
+// number of distinct prepared statements small.
+const rowsPerInsert = 32
+
+// inserter collects the rows of one index table and inserts them with
+// multi-row statements.
+type inserter struct {
+	c     *conn
+	table string
+	cols  int
+	args  []any
+}
+
+func (in *inserter) add(row ...any) error {
+	in.args = append(in.args, row...)
+	if len(in.args) == rowsPerInsert*in.cols {
+		return in.flush()
+	}
+	return nil
+}
+
+func (in *inserter) flush() error {
+	rows := len(in.args) / in.cols
+	if rows == 0 {
+		return nil
+	}
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", in.cols), ", ") + ")"
+	q := "INSERT OR IGNORE INTO " + in.table + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+	err := in.c.exec(q, in.args...)
+	in.args = in.args[:0]
+	return err
+}
+
 // writeIndex inserts the search index rows of a resource of type typ.
 func writeIndex(c *conn, rid int64, typ string, ix *karte.Index) error {
 	pk := func(param string) int64 { return sqlsearch.ParamKey(typ, param) }
-	for _, e := range ix.Strings {
-		if err := c.exec(`INSERT INTO sp_string VALUES (?, ?, ?, ?)`, rid, pk(e.Param), e.Value, e.Exact); err != nil {
-			return err
+	var ins []*inserter
+	table := func(name string, cols int) *inserter {
+		in := &inserter{c: c, table: name, cols: cols}
+		ins = append(ins, in)
+		return in
+	}
+	strs, toks, refs := table("sp_string", 4), table("sp_token", 5), table("sp_reference", 6)
+	dates, nums, uris, comps := table("sp_date", 4), table("sp_number", 7), table("sp_uri", 3), table("sp_composite", 10)
+	var err error
+	add := func(in *inserter, row ...any) {
+		if err == nil {
+			err = in.add(row...)
 		}
 	}
+	for _, e := range ix.Strings {
+		add(strs, rid, pk(e.Param), e.Value, e.Exact)
+	}
 	for _, e := range ix.Tokens {
-		if err := c.exec(`INSERT INTO sp_token VALUES (?, ?, ?, ?, ?)`, rid, pk(e.Param), e.System, e.Code, e.Text); err != nil {
-			return err
-		}
+		add(toks, rid, pk(e.Param), e.System, e.Code, e.Text)
 	}
 	for _, e := range ix.References {
 		tkey := int64(0)
 		if e.ID != "" {
 			tkey = sqlsearch.ResourceKey(e.Type, e.ID)
 		}
-		if err := c.exec(`INSERT INTO sp_reference VALUES (?, ?, ?, ?, ?, ?)`, rid, pk(e.Param), e.Type, e.ID, tkey, e.URL); err != nil {
-			return err
-		}
+		add(refs, rid, pk(e.Param), e.Type, e.ID, tkey, e.URL)
 	}
 	for _, e := range ix.Dates {
-		if err := c.exec(`INSERT INTO sp_date VALUES (?, ?, ?, ?)`, rid, pk(e.Param), e.Lo, e.Hi); err != nil {
-			return err
-		}
+		add(dates, rid, pk(e.Param), e.Lo, e.Hi)
 	}
 	for _, e := range ix.Numbers {
-		if err := c.exec(`INSERT INTO sp_number VALUES (?, ?, ?, ?, ?, ?, ?)`, rid, pk(e.Param), e.Value,
-			e.System, e.Code, e.CanonicalValue, e.CanonicalCode); err != nil {
-			return err
-		}
+		add(nums, rid, pk(e.Param), e.Value, e.System, e.Code, e.CanonicalValue, e.CanonicalCode)
 	}
 	for _, e := range ix.URIs {
-		if err := c.exec(`INSERT INTO sp_uri VALUES (?, ?, ?)`, rid, pk(e.Param), e.URI); err != nil {
-			return err
-		}
+		add(uris, rid, pk(e.Param), e.URI)
 	}
 	for _, e := range ix.Composites {
 		var num2, lo2, hi2 any
@@ -64,10 +101,13 @@ func writeIndex(c *conn, rid int64, typ string, ix *karte.Index) error {
 		if e.Lo2 != 0 || e.Hi2 != 0 {
 			lo2, hi2 = e.Lo2, e.Hi2
 		}
-		if err := c.exec(`INSERT INTO sp_composite VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rid, pk(e.Param),
-			e.System1, e.Code1, e.System2, e.Code2, num2, lo2, hi2, e.String2); err != nil {
+		add(comps, rid, pk(e.Param), e.System1, e.Code1, e.System2, e.Code2, num2, lo2, hi2, e.String2)
+	}
+	for _, in := range ins {
+		if err != nil {
 			return err
 		}
+		err = in.flush()
 	}
-	return nil
+	return err
 }
