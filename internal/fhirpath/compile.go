@@ -155,8 +155,10 @@ func (c *compiler) typeOp(e *expr, focus static) (node, static, error) {
 // here, others at evaluation from Options.Vars.
 func (c *compiler) env(e *expr) (node, static, error) {
 	switch e.name {
-	case "resource", "context", "rootResource":
+	case "resource", "rootResource":
 		return rootNode{}, static{}, nil
+	case "context":
+		return contextNode{}, static{}, nil
 	case "ucum":
 		return literalNode{collection(stringItem(ucumSystem))}, static{}, nil
 	case "sct":

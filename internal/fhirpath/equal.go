@@ -22,13 +22,13 @@ func equalItems(a, b Item) (eq, known bool) {
 	}
 	switch ka {
 	case sysString:
-		sa, _ := stringOf(a)
-		sb, ok := stringOf(b)
-		return ok && sa == sb, true
+		sa, oka := stringOf(a)
+		sb, okb := stringOf(b)
+		return oka && okb && sa == sb, true
 	case sysBoolean:
-		ba, _ := boolOf(a)
-		bb, ok := boolOf(b)
-		return ok && ba == bb, true
+		ba, oka := boolOf(a)
+		bb, okb := boolOf(b)
+		return oka && okb && ba == bb, true
 	case sysInteger, sysDecimal:
 		if kb == sysQuantity {
 			return equalQuantityItems(a, b)
@@ -80,13 +80,13 @@ func equivalentItems(a, b Item) bool {
 	}
 	switch ka {
 	case sysString:
-		sa, _ := stringOf(a)
-		sb, ok := stringOf(b)
-		return ok && normalizeSpace(sa) == normalizeSpace(sb)
+		sa, oka := stringOf(a)
+		sb, okb := stringOf(b)
+		return oka && okb && normalizeSpace(sa) == normalizeSpace(sb)
 	case sysBoolean:
-		ba, _ := boolOf(a)
-		bb, ok := boolOf(b)
-		return ok && ba == bb
+		ba, oka := boolOf(a)
+		bb, okb := boolOf(b)
+		return oka && okb && ba == bb
 	case sysInteger, sysDecimal:
 		if kb == sysQuantity {
 			return equivalentQuantityItems(a, b)

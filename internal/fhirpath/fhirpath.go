@@ -73,29 +73,58 @@ func (e *Expression) String() string { return e.src }
 // Evaluate evaluates the expression against root, normally a resource
 // (*fhir.Object). The root is the initial focus and $this, %context and
 // %resource. A nil root evaluates the expression against an empty
-// collection, which suits expressions that need no resource.
+// collection, which suits expressions that need no resource; another JSON
+// value is taken as Of would.
 //
 // Errors are *Error values: a function given more items than it accepts,
 // an operator applied to values of the wrong type, a path naming an
 // element the R4 model does not define for the item's type, and so on.
 func (e *Expression) Evaluate(root fhir.Value, opts *Options) (Collection, error) {
-	c := ctxPool.Get().(*evalCtx)
+	c := newEvalCtx(e, opts)
 	defer c.release()
+	in := c.rootCollection(root)
+	c.root, c.context, c.this = in, in, in
+	return c.run(in)
+}
+
+// EvaluateFocus evaluates the expression on focus, items found in resource
+// by an earlier evaluation, rather than on the resource itself: focus is
+// the input, $this and %context, while %resource is the resource. Search
+// uses it for the components of composite parameters, which apply to each
+// value of the parameter's own expression (code and value.as(Quantity) on
+// each Observation.component).
+func (e *Expression) EvaluateFocus(resource fhir.Value, focus Collection, opts *Options) (Collection, error) {
+	c := newEvalCtx(e, opts)
+	defer c.release()
+	c.root = c.rootCollection(resource)
+	c.context, c.this = focus, focus
+	return c.run(focus)
+}
+
+func newEvalCtx(e *Expression, opts *Options) *evalCtx {
+	c := ctxPool.Get().(*evalCtx)
 	c.expr, c.opts = e, opts
 	if opts == nil {
 		c.opts = &noOptions
 	}
-	var in Collection
+	return c
+}
+
+// rootCollection returns the collection of the root resource.
+func (c *evalCtx) rootCollection(root fhir.Value) Collection {
 	switch v := root.(type) {
 	case nil:
+		return nil
 	case *fhir.Object:
 		c.rootBuf[0] = objectItem(v, 0)
-		in = c.rootBuf[:1:1]
-	default:
-		in = Of(v)
+		return c.rootBuf[:1:1]
 	}
-	c.root, c.this = in, in
-	out, err := e.root.eval(c, in)
+	return Of(root)
+}
+
+// run evaluates the expression on in.
+func (c *evalCtx) run(in Collection) (Collection, error) {
+	out, err := c.expr.root.eval(c, in)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +142,8 @@ var ctxPool = sync.Pool{New: func() any { return new(evalCtx) }}
 type evalCtx struct {
 	expr    *Expression
 	opts    *Options
-	root    Collection // %resource, %context
+	root    Collection // %resource
+	context Collection // %context
 	this    Collection // $this: the focus of paths inside function arguments
 	index   int        // $index
 	total   Collection // $total

@@ -91,13 +91,18 @@ func fnTimeOfDay(c *evalCtx, _ *callNode, _ Collection) (Collection, error) {
 // offset) or Time.
 func timeValue(t time.Time, kind sysType) dateTime {
 	_, off := t.Zone()
-	d := dateTime{kind: kind, prec: precMilli, tz: kind == sysDateTime, offset: off / 60}
-	d.zulu = d.tz && off == 0
-	d = d.withInstant(t)
-	if kind == sysDate {
-		d.prec = precDay
-		d.truncate()
+	d := dateTime{
+		kind: kind, prec: precMilli,
+		year: t.Year(), month: int(t.Month()), day: t.Day(),
+		hour: t.Hour(), minute: t.Minute(), sec: t.Second(), milli: t.Nanosecond() / 1e6,
 	}
+	switch kind {
+	case sysDateTime:
+		d.tz, d.offset, d.zulu = true, off/60, off == 0
+	case sysDate:
+		d.prec = precDay
+	}
+	d.truncate()
 	return d
 }
 

@@ -62,8 +62,8 @@ func (it Item) Value() any { return it.v }
 
 // Type returns the item's type: a FHIR type name as the R4 model gives it
 // ("HumanName", "dateTime", "Observation.component" for a backbone
-// element), a System type ("System.Integer"), or "" for JSON that the model
-// does not describe.
+// element), a System type ("System.Integer"), or "" for a JSON object that
+// the model does not describe.
 func (it Item) Type() string {
 	if it.st != sysNone {
 		return "System." + sysTypeNames[it.st]
@@ -114,19 +114,31 @@ func appendOf(out Collection, v fhir.Value) Collection {
 			out = appendOf(out, e)
 		}
 		return out
-	case *fhir.Object:
-		return append(out, objectItem(v, 0))
-	case string:
-		return append(out, Item{v: v, st: sysString})
-	case bool:
-		return append(out, Item{v: v, st: sysBoolean})
-	case fhir.Number:
-		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return append(out, Item{v: n, st: sysInteger})
-		}
-		return append(out, Item{v: v, st: sysDecimal})
+	}
+	if it := jsonItem(v); it.v != nil {
+		out = append(out, it)
 	}
 	return out
+}
+
+// jsonItem returns the item of a JSON value outside the model: a resource
+// typed by its resourceType, other objects untyped, primitives as System
+// values. It returns the zero Item for anything else.
+func jsonItem(v fhir.Value) Item {
+	switch v := v.(type) {
+	case *fhir.Object:
+		return objectItem(v, 0)
+	case string:
+		return Item{v: v, st: sysString}
+	case bool:
+		return Item{v: v, st: sysBoolean}
+	case fhir.Number:
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return Item{v: n, st: sysInteger}
+		}
+		return Item{v: v, st: sysDecimal}
+	}
+	return Item{}
 }
 
 // objectItem returns the item of a JSON object whose element has type t:
@@ -135,13 +147,25 @@ func appendOf(out Collection, v fhir.Value) Collection {
 func objectItem(obj *fhir.Object, t fhir.Type) Item {
 	if t == 0 || (t.IsResource() && t.IsAbstract()) {
 		if rt := obj.String("resourceType"); rt != "" {
-			if r := fhir.TypeOf(rt); r.IsResource() {
+			if r, ok := resourceTypes[rt]; ok {
 				return Item{v: obj, ft: r}
 			}
 		}
 	}
 	return Item{v: obj, ft: t}
 }
+
+// resourceTypes maps the names of the concrete resource types to their
+// types: every evaluation looks its root's up, and a map is quicker than
+// the binary search of fhir.TypeOf.
+var resourceTypes = func() map[string]fhir.Type {
+	names := fhir.ResourceTypes()
+	m := make(map[string]fhir.Type, len(names))
+	for _, name := range names {
+		m[name] = fhir.TypeOf(name)
+	}
+	return m
+}()
 
 // Constructors of System items.
 

@@ -39,15 +39,15 @@ func (e *Error) Error() string {
 type tokenKind uint8
 
 const (
-	tokEOF      tokenKind = iota
-	tokIdent              // name, or a keyword: the parser decides by context
-	tokDelim              // `delimited identifier`, text unescaped
-	tokString             // 'string', text unescaped
-	tokNumber             // 12 or 1.5
-	tokDate               // @2015-02-04: text after @; kind says Date, DateTime or Time
-	tokSpecial            // $this, $index, $total: text without $
-	tokEnv                // %name or %`name` or %'name': text without %
-	tokOp                 // punctuation and operators
+	tokEOF     tokenKind = iota
+	tokIdent             // name, or a keyword: the parser decides by context
+	tokDelim             // `delimited identifier`, text unescaped
+	tokString            // 'string', text unescaped
+	tokNumber            // 12 or 1.5
+	tokDate              // @2015-02-04: text after @; kind says Date, DateTime or Time
+	tokSpecial           // $this, $index, $total: text without $
+	tokEnv               // %name or %`name` or %'name': text without %
+	tokOp                // punctuation and operators
 )
 
 type token struct {

@@ -25,10 +25,15 @@ type totalNode struct{}
 
 func (totalNode) eval(c *evalCtx, _ Collection) (Collection, error) { return c.total, nil }
 
-// rootNode is %resource, %context and %rootResource: the evaluation's root.
+// rootNode is %resource and %rootResource: the evaluation's resource.
 type rootNode struct{}
 
 func (rootNode) eval(c *evalCtx, _ Collection) (Collection, error) { return c.root, nil }
+
+// contextNode is %context: the evaluation's input.
+type contextNode struct{}
+
+func (contextNode) eval(c *evalCtx, _ Collection) (Collection, error) { return c.context, nil }
 
 // varNode is a variable from Options.Vars.
 type varNode struct {
@@ -114,6 +119,11 @@ func (n *memberNode) eval(c *evalCtx, in Collection) (Collection, error) {
 // step appends the values of the element of one item. has is false if the
 // item has a FHIR type that does not define the element.
 func (n *memberNode) step(it *Item, out Collection) (_ Collection, has bool) {
+	if it.st == sysQuantity {
+		if q, ok := it.v.(Quantity); ok {
+			return n.quantityField(q, out), true
+		}
+	}
 	if it.st != sysNone || it.ft == 0 || (it.ft.IsResource() && it.ft.IsAbstract()) {
 		if obj, ok := it.v.(*fhir.Object); ok {
 			return n.untyped(obj, out), true
@@ -138,6 +148,17 @@ func (n *memberNode) step(it *Item, out Collection) (_ Collection, has bool) {
 		return n.plain(it.ext, el, out), true
 	}
 	return out, true
+}
+
+// quantityField navigates to the value or unit of a System.Quantity.
+func (n *memberNode) quantityField(q Quantity, out Collection) Collection {
+	switch n.name {
+	case "value":
+		return append(out, Item{v: q.Value, st: sysDecimal})
+	case "unit":
+		return append(out, stringItem(q.Unit))
+	}
+	return out
 }
 
 func (n *memberNode) element(t fhir.Type) (fhir.Element, bool) {
@@ -204,6 +225,15 @@ func appendValue(out Collection, v fhir.Value, ext *fhir.Object, t fhir.Type, sy
 	}
 	if sys != sysNone {
 		return append(out, Item{v: v, st: sys})
+	}
+	if t == 0 && v != nil {
+		// JSON outside the model: its primitives read as System values.
+		it := jsonItem(v)
+		if it.v == nil {
+			return out // a nested array: not FHIR
+		}
+		it.ext = ext
+		return append(out, it)
 	}
 	return append(out, Item{v: v, ext: ext, ft: t})
 }

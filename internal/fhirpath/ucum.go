@@ -281,7 +281,7 @@ func (p *unitParser) factor() (unitValue, error) {
 		return p.exponent(p.atoms["10*"].unitValue)
 	}
 	f, ok := new(big.Rat).SetString(digits)
-	if !ok || len(digits) > 30 {
+	if !ok || len(digits) > 30 || f.Sign() == 0 {
 		return unitValue{}, unitError(p.s)
 	}
 	return unitValue{f: f}, nil

@@ -25,9 +25,6 @@ type pathEvaluator struct {
 	onFocus bool // the expression reads %focus: a component of a composite
 }
 
-// focusVar names the value a composite's component expressions start from.
-const focusVar = "kartehubFocus"
-
 func newEvaluator(src string) (evaluator, error) {
 	if src == "" {
 		return nil, nil
@@ -39,11 +36,10 @@ func newEvaluator(src string) (evaluator, error) {
 	return pathEvaluator{expr: e}, nil
 }
 
-// newComponentEvaluator compiles a component expression to run on each
-// value of its composite: select() keeps the value's FHIR type, which a
-// bare JSON object would lose.
+// newComponentEvaluator compiles a component expression, which runs on
+// each value of its composite's expression, typed as the engine found it.
 func newComponentEvaluator(src string) (evaluator, error) {
-	e, err := fhirpath.Compile("%" + focusVar + ".select(" + src + ")")
+	e, err := fhirpath.Compile(src)
 	if err != nil {
 		return nil, err
 	}
@@ -51,11 +47,13 @@ func newComponentEvaluator(src string) (evaluator, error) {
 }
 
 func (p pathEvaluator) eval(res *fhir.Object, focus *item) ([]item, error) {
-	var opts *fhirpath.Options
+	var col fhirpath.Collection
+	var err error
 	if p.onFocus && focus != nil {
-		opts = &fhirpath.Options{Vars: map[string]fhirpath.Collection{focusVar: {focus.it}}}
+		col, err = p.expr.EvaluateFocus(res, fhirpath.Collection{focus.it}, nil)
+	} else {
+		col, err = p.expr.Evaluate(res, nil)
 	}
-	col, err := p.expr.Evaluate(res, opts)
 	if err != nil {
 		return nil, err
 	}
