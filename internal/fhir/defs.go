@@ -86,9 +86,10 @@ type typeDef struct {
 type elemFlags uint8
 
 const (
-	elemMany   elemFlags = 1 << iota // max is *, so JSON holds an array
-	elemChoice                       // name is the stem of a choice element: valueQuantity, valueString, ...
-	elemSystem                       // a FHIRPath System type (Element.id, Extension.url, Resource.id): no _name
+	elemMany    elemFlags = 1 << iota // max is *, so JSON holds an array
+	elemChoice                        // name is the stem of a choice element: valueQuantity, valueString, ...
+	elemSystem                        // a FHIRPath System type (Element.id, Extension.url, Resource.id): no _name
+	elemSummary                       // isSummary: part of a _summary=true response
 )
 
 // elemDef is one element of a type. For a choice element, typ is the index

@@ -1,10 +1,12 @@
 package fhirapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
 )
@@ -20,6 +22,12 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) {
 	}
 	if notModified(w, r, res) {
 		return
+	}
+	if r.URL.Query().Get("_summary") == "true" {
+		if res, err = summarized(res); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	h.writeResource(w, r, http.StatusOK, res)
 }
@@ -59,7 +67,26 @@ func (h *Handler) vread(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("_summary") == "true" {
+		if res, err = summarized(res); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	h.writeResource(w, r, http.StatusOK, res)
+}
+
+// summarized returns the version with its body in the summary form that
+// _summary=true asks of a read (see fhir.Summarize); the version headers
+// stay those of the whole resource.
+func summarized(res *karte.Resource) (*karte.Resource, error) {
+	obj, err := fhir.ParseObject(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("summarize %s/%s: %w", res.Type, res.ID, err)
+	}
+	s := *res
+	s.Body = fhir.Append(nil, fhir.Summarize(obj))
+	return &s, nil
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {

@@ -123,9 +123,9 @@ func (h *Handler) searchset(r *http.Request, params url.Values, f *record.Found)
 	if res.Total >= 0 {
 		b.Set("total", fhir.Number(strconv.Itoa(res.Total)))
 	}
-	links := []fhir.Value{link("self", base, r.URL)}
+	links := []fhir.Value{link("self", base, searchURL(r, params))}
 	if res.Next != "" {
-		next := *r.URL
+		next := *searchURL(r, params)
 		q := url.Values{}
 		for k, v := range params {
 			q[k] = v
@@ -167,6 +167,19 @@ func (h *Handler) searchset(r *http.Request, params url.Values, f *record.Found)
 	return b, nil
 }
 
+// searchURL is the search as a GET, for the links: a POST to
+// [type]/_search becomes [type] with the form parameters in the query, since
+// a GET of [type]/_search would read the resource with id _search.
+func searchURL(r *http.Request, params url.Values) *url.URL {
+	u := *r.URL
+	if r.Method == http.MethodPost {
+		u.Path = strings.TrimSuffix(u.Path, "/_search")
+		u.RawPath = ""
+		u.RawQuery = params.Encode()
+	}
+	return &u
+}
+
 func searchEntry(base string, v *karte.Resource, mode string, req *search.Request) (*fhir.Object, error) {
 	res, err := fhir.ParseObject(v.Body)
 	if err != nil {
@@ -203,7 +216,8 @@ func shape(res *fhir.Object, req *search.Request) error {
 		subsetted(res)
 		return nil
 	case "true":
-		return karte.Errorf(karte.NotSupported, "_summary=true is not supported yet; use _elements")
+		*res = *fhir.Summarize(res)
+		return nil
 	}
 	for _, always := range []string{"resourceType", "id", "meta"} {
 		keep[always] = true

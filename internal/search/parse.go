@@ -107,14 +107,10 @@ func (e *Engine) filter(ctx context.Context, q *karte.Query, name, value string)
 // clause parses name=value for resources of types: the comma-separated
 // values are alternatives.
 func (e *Engine) clause(ctx context.Context, types []string, name, value string) (karte.Clause, error) {
-	code, modifier, _ := strings.Cut(name, ":")
-	chain := ""
-	if i := strings.IndexByte(code, '.'); i >= 0 {
-		code, chain = code[:i], code[i+1:]
-	}
-	if i := strings.IndexByte(modifier, '.'); i >= 0 {
-		modifier, chain = modifier[:i], modifier[i+1:]
-	}
+	// The chain is all after the first dot: in encounter.subject:Patient.name
+	// the type modifier belongs to the second link, not to encounter.
+	head, chain, _ := strings.Cut(name, ".")
+	code, modifier, _ := strings.Cut(head, ":")
 	p, err := e.param(types, code)
 	if err != nil {
 		return nil, err
@@ -277,6 +273,11 @@ func (e *Engine) result(req *Request, name, value string) error {
 	case "_elements":
 		req.Elements = append(req.Elements, strings.Split(value, ",")...)
 	case "_contained":
+		// Contained resources are not indexed on their own, so only the
+		// default, searching the containers, can be answered truthfully.
+		if value != "false" {
+			return karte.Errorf(karte.NotSupported, "_contained=%s is not supported: contained resources are not searched on their own", value)
+		}
 		req.Contained = value
 	case "_sort":
 		return e.sort(q, value)

@@ -56,6 +56,15 @@ func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator)
 			notes = append(notes, fmt.Sprintf("clause %d (%s): tested per resource", i, describe(cl)))
 			continue
 		}
+		if nested(cl) {
+			// Counting a _has or a chain costs as much as running it:
+			// take it as fairly selective, below any unselective index.
+			notes = append(notes, fmt.Sprintf("clause %d (%s): nested query, not counted", i, describe(cl)))
+			if best < 0 || probeLimit-1 < bestN {
+				best, bestN = i, probeLimit-1
+			}
+			continue
+		}
 		b := &builder{d: d}
 		s := Statement{SQL: "SELECT count(*) FROM (" + b.union(cl, q.Types[0]) + fmt.Sprintf(" LIMIT %d) t", probeLimit), Args: b.args}
 		n, err := est(ctx, s)
@@ -71,12 +80,29 @@ func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator)
 			best, bestN = i, n
 		}
 	}
+	if best >= 0 && bestN >= probeLimit && len(q.Sort) == 0 {
+		// Nothing selective and no sort: walking the resources in rid
+		// order and testing each stops at the page's end, where starting
+		// from an index would first gather all its rows.
+		notes = append(notes, "no selective clause: scan the resources in order and test each, up to the page's end")
+		return -1, notes, nil
+	}
 	if best >= 0 {
 		notes = append(notes, fmt.Sprintf("drive from clause %d, test the others on its rows", best))
 	} else {
 		notes = append(notes, "scan the resources of the type")
 	}
 	return best, notes, nil
+}
+
+// nested reports whether a clause holds a _has or a chain.
+func nested(cl karte.Clause) bool {
+	for _, c := range cl {
+		if c.Has != nil || c.Chain != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func drivable(cl karte.Clause) bool {

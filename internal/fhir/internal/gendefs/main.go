@@ -85,14 +85,15 @@ type structDef struct {
 	} `json:"differential"`
 }
 
-// element is an ElementDefinition. Min and Max are pointers because a
-// differential leaves out what it does not change.
+// element is an ElementDefinition. Min, Max and IsSummary are pointers
+// because a differential leaves out what it does not change.
 type element struct {
 	Path             string    `json:"path"`
 	Min              *int      `json:"min"`
 	Max              *string   `json:"max"`
 	ContentReference string    `json:"contentReference"`
 	Type             []typeRef `json:"type"`
+	IsSummary        *bool     `json:"isSummary"`
 }
 
 type typeRef struct {
@@ -248,6 +249,9 @@ func (e *element) override(d element) {
 	if d.ContentReference != "" {
 		e.ContentReference = d.ContentReference
 	}
+	if d.IsSummary != nil {
+		e.IsSummary = d.IsSummary
+	}
 }
 
 // addBackbone gives the new backbone element at path the id, extension (and
@@ -301,6 +305,8 @@ func compareSnapshot(sd *structDef, built []element) {
 			notes = append(notes, fmt.Sprintf("%s %d..%s, R4 says %d..%s", e.Path, deref(s.Min), derefs(s.Max), deref(e.Min), derefs(e.Max)))
 		case codes(s.Type) != codes(e.Type):
 			notes = append(notes, fmt.Sprintf("%s type %s, R4 says %s", e.Path, codes(s.Type), codes(e.Type)))
+		case derefb(s.IsSummary) != derefb(e.IsSummary):
+			notes = append(notes, fmt.Sprintf("%s isSummary %t, R4 says %t", e.Path, derefb(s.IsSummary), derefb(e.IsSummary)))
 		}
 	}
 	for _, e := range sd.Snapshot.Element {
@@ -326,6 +332,9 @@ func derefs(p *string) string {
 	}
 	return *p
 }
+
+// derefb reads isSummary, which a differential states only where true.
+func derefb(p *bool) bool { return p != nil && *p }
 
 func codes(ts []typeRef) string {
 	var s []string
@@ -354,12 +363,13 @@ type typ struct {
 }
 
 type elem struct {
-	name   string
-	min    int
-	many   bool
-	choice bool
-	system bool // a FHIRPath System type (Element.id, Extension.url): no _name
-	types  []string
+	name    string
+	min     int
+	many    bool
+	choice  bool
+	system  bool // a FHIRPath System type (Element.id, Extension.url): no _name
+	summary bool // isSummary: part of a _summary=true response
+	types   []string
 }
 
 // The primitive types validate.go knows a format checker for. A new
@@ -501,7 +511,7 @@ func valueType(els []element, name string) (typeRef, bool) {
 }
 
 func (m *model) element(sd *structDef, els []element, e element, name string) (*elem, error) {
-	el := &elem{name: name, min: deref(e.Min), many: derefs(e.Max) != "1"}
+	el := &elem{name: name, min: deref(e.Min), many: derefs(e.Max) != "1", summary: derefb(e.IsSummary)}
 	if derefs(e.Max) != "1" && derefs(e.Max) != "*" {
 		return nil, fmt.Errorf("max %s not handled", derefs(e.Max))
 	}
@@ -682,6 +692,9 @@ func (w *emitter) elemDef(m *model, t *typ, e *elem) {
 	}
 	if e.system {
 		flags = append(flags, "elemSystem")
+	}
+	if e.summary {
+		flags = append(flags, "elemSummary")
 	}
 	if len(flags) == 0 {
 		flags = append(flags, "0")
