@@ -9,6 +9,20 @@
 // same schema, so the two behave alike in the conformance suite
 // (kartehub/internal/store/storetest).
 //
+// Search: the view live_resource shows the rows of resource that are not
+// deleted, with rid (given when a resource is first written, or written
+// again after its deletion), rkey and last_updated, and the tables sp_string, sp_token,
+// sp_reference, sp_date, sp_number, sp_uri and sp_composite hold the search
+// index of each resource's current version by rid, as in SQLite, with text
+// in the "C" collation so that it compares byte for byte as SQLite's does.
+// Put replaces a resource's index rows in the same round trip as the
+// version, under the row lock that queues the resource's writers. Search
+// runs the engine-neutral SQL of kartehub/internal/store/sqlsearch in one
+// read-only REPEATABLE READ transaction (kartehub/internal/store/storetest/
+// searchtest checks that both engines answer alike). Reindex rebuilds one
+// resource's index when search parameters change, and the job table keeps
+// the progress of those reindex jobs (karte.Reindexer, karte.JobStore).
+//
 // Concurrency: each Write is one READ COMMITTED transaction. Tx.Current and
 // Tx.Put lock the resource's row of resource (SELECT ... FOR UPDATE), so
 // writers of one resource queue up; Tx.Lock takes a transaction-scoped

@@ -7,19 +7,24 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/sqlsearch"
 )
 
 // insertVersion adds a version and points the resource's current row at it,
-// in one statement, returning the version's seq.
+// in one statement, returning the version's seq. A new resource's row gets
+// a new rid here, and so does one written again after its deletion (it
+// sorts as a new resource, as in SQLite, whose live row a deletion
+// removes); other versions keep it.
 const insertVersion = `WITH v AS (
 	INSERT INTO resource_version (type, id, version, last_updated, deleted, method, body)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)
 	RETURNING seq
 )
-INSERT INTO resource (type, id, version, seq, deleted)
-SELECT $1, $2, $3, seq, $5 FROM v
+INSERT INTO resource (type, id, version, seq, deleted, rkey, last_updated)
+SELECT $1, $2, $3, seq, $5, $8, $4 FROM v
 ON CONFLICT (type, id) DO UPDATE
-SET version = excluded.version, seq = excluded.seq, deleted = excluded.deleted
+SET version = excluded.version, seq = excluded.seq, deleted = excluded.deleted, last_updated = excluded.last_updated,
+	rid = CASE WHEN resource.deleted THEN excluded.rid ELSE resource.rid END
 RETURNING seq`
 
 // insertIdentifiers adds a resource's identifiers, passed as two arrays.
@@ -27,8 +32,9 @@ const insertIdentifiers = `INSERT INTO resource_identifier (type, id, system, va
 SELECT $1, $2, s, v FROM unnest($3::text[], $4::text[]) AS u(s, v)`
 
 // Put stores r as the resource's next version and makes it current, with
-// ix's identifiers replacing the previous version's (none for a deletion or
-// a nil ix). It locks the resource first, so concurrent writers of it queue.
+// ix's identifiers and search index replacing the previous version's (none
+// for a deletion or a nil ix). It locks the resource first, so concurrent
+// writers of it queue, and sends everything else in one round trip.
 func (t *tx) Put(ctx context.Context, r *karte.Resource, ix *karte.Index) error {
 	if r.Type == "" || r.ID == "" {
 		return karte.Errorf(karte.Invalid, "put: a version needs a type and an id, got %q/%q", r.Type, r.ID)
@@ -41,7 +47,8 @@ func (t *tx) Put(ctx context.Context, r *karte.Resource, ix *karte.Index) error 
 		body = nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertVersion, r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, body)
+	b.Queue(insertVersion, r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, body,
+		sqlsearch.ResourceKey(r.Type, r.ID))
 	b.Queue(`DELETE FROM resource_identifier WHERE type = $1 AND id = $2`, r.Type, r.ID)
 	if !r.Deleted && ix != nil && len(ix.Identifiers) > 0 {
 		systems, values := make([]string, len(ix.Identifiers)), make([]string, len(ix.Identifiers))
@@ -49,6 +56,12 @@ func (t *tx) Put(ctx context.Context, r *karte.Resource, ix *karte.Index) error 
 			systems[i], values[i] = id.System, id.Value
 		}
 		b.Queue(insertIdentifiers, r.Type, r.ID, systems, values)
+	}
+	if r.VersionID > 1 { // a first version has no index rows to replace
+		b.Queue(deleteIndex, r.Type, r.ID)
+	}
+	if !r.Deleted && ix != nil {
+		queueIndex(b, r.Type, r.ID, ix)
 	}
 	br := t.tx.SendBatch(ctx, b)
 	var seq int64

@@ -13,9 +13,6 @@ import (
 
 var _ karte.Searcher = (*Store)(nil)
 
-// maxIterate bounds how many rounds an :iterate include runs.
-const maxIterate = 4
-
 // Search implements karte.Searcher. The whole search runs in one read
 // transaction, so the page, the total and the includes agree.
 func (s *Store) Search(ctx context.Context, q *karte.Query) (*karte.SearchResult, error) {
@@ -54,10 +51,14 @@ func search(ctx context.Context, c *conn, q *karte.Query, res *karte.SearchResul
 	if err != nil {
 		return err
 	}
-	if res.Matches, err = versions(c, seqs); err != nil {
+	found, err := matches(c, rids, seqs)
+	if err != nil {
 		return err
 	}
-	res.Included, err = includes(c, q, rids)
+	for _, m := range found {
+		res.Matches = append(res.Matches, m.Resource)
+	}
+	res.Included, err = sqlsearch.Includes(sqlsearch.SQLite, q, found, includeFetch(c))
 	return err
 }
 
@@ -117,84 +118,36 @@ func versions(c *conn, seqs []int64) ([]*karte.Resource, error) {
 	return out, err
 }
 
-// includes runs the _include and _revinclude of q for the matches rids;
-// :iterate ones also for what they include, a few rounds at most.
-func includes(c *conn, q *karte.Query, rids []int64) ([]*karte.Resource, error) {
-	if len(q.Include) == 0 || len(rids) == 0 {
-		return nil, nil
-	}
-	seen := map[int64]bool{}
-	for _, rid := range rids {
-		seen[rid] = true
-	}
-	var out []*karte.Resource
-	found := map[string][]int64{first(q.Types): rids} // rids by type, of the last round
-	for round := 0; round < maxIterate && len(found) > 0; round++ {
-		next := map[string][]int64{}
-		for _, inc := range q.Include {
-			if round > 0 && !inc.Iterate {
-				continue
-			}
-			src := inc.Type
-			if inc.Reverse {
-				src = first(q.Types)
-				if round > 0 {
-					src = "" // any type found last round
-				}
-			}
-			for typ, ids := range found {
-				if src != "" && typ != src {
-					continue
-				}
-				rs, err := includeRound(c, inc, ids, seen)
-				if err != nil {
-					return nil, err
-				}
-				for _, r := range rs {
-					out = append(out, r.res)
-					next[r.res.Type] = append(next[r.res.Type], r.rid)
-				}
-			}
+// includeFetch runs one include statement and returns what it selects.
+func includeFetch(c *conn) func(sqlsearch.Statement) ([]sqlsearch.Match, error) {
+	return func(st sqlsearch.Statement) ([]sqlsearch.Match, error) {
+		var rids, seqs []int64
+		err := c.each(st, func(s *sqlite3.Stmt) {
+			rids, seqs = append(rids, s.ColumnInt64(0)), append(seqs, s.ColumnInt64(1))
+		})
+		if err != nil {
+			return nil, err
 		}
-		found = next
+		return matches(c, rids, seqs)
 	}
-	return out, nil
 }
 
-type included struct {
-	rid int64
-	res *karte.Resource
-}
-
-func includeRound(c *conn, inc karte.Include, rids []int64, seen map[int64]bool) ([]included, error) {
-	var newRids, seqs []int64
-	err := c.each(sqlsearch.Include(sqlsearch.SQLite, inc, rids), func(st *sqlite3.Stmt) {
-		rid := st.ColumnInt64(0)
-		if !seen[rid] {
-			seen[rid] = true
-			newRids, seqs = append(newRids, rid), append(seqs, st.ColumnInt64(1))
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
+// matches fetches the versions of seqs, paired with their rids.
+func matches(c *conn, rids, seqs []int64) ([]sqlsearch.Match, error) {
 	vs, err := versions(c, seqs)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]included, 0, len(vs))
+	if len(vs) != len(rids) {
+		return nil, fmt.Errorf("search: %d versions for %d resources", len(vs), len(rids))
+	}
+	out := make([]sqlsearch.Match, len(vs))
 	for i, v := range vs {
-		out = append(out, included{newRids[i], v})
+		out[i] = sqlsearch.Match{RID: rids[i], Resource: v}
 	}
 	return out, nil
 }
 
-func first(types []string) string {
-	if len(types) == 0 {
-		return ""
-	}
-	return types[0]
-}
 
 // explain describes the plan: the planner's notes and SQLite's own plan of
 // the page statement.

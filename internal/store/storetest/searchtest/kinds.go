@@ -437,6 +437,8 @@ func testID(d *db) {
 	not.Not = true
 	d.expect(":not", query("Patient", one(not)), "Patient/b", "Patient/ab", "Patient/B")
 	d.expect("all types", &karte.Query{Where: []karte.Clause{one(id("a"))}}, "Patient/a", "Observation/a")
+	d.expectOrder("sorted byte for byte", sorted("Patient", karte.SortKey{Param: "_id", Kind: karte.KindID}),
+		"Patient/B", "Patient/a", "Patient/ab", "Patient/b")
 }
 
 // testLastUpdated: the prefixes on the time of the current version, which

@@ -488,4 +488,9 @@ func testDeleteRemoves(d *db) {
 	d.put("Patient", "bare")
 	d.del("Patient", "bare")
 	d.expect("all at the end", &karte.Query{Types: []string{"Patient"}}, "Patient/p", "Patient/q")
+	// Unsorted matches come in the order the resources were created; one
+	// written again after its deletion counts as new.
+	d.expectOrder("order of creation", &karte.Query{Types: []string{"Patient"}}, "Patient/q", "Patient/p")
+	d.put("Patient", "q", str("name", "Smith"))
+	d.expectOrder("an update keeps the place", &karte.Query{Types: []string{"Patient"}}, "Patient/q", "Patient/p")
 }
