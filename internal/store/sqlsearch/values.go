@@ -170,8 +170,8 @@ func (b *builder) uriTest(c *karte.Condition, x string) string {
 		// Not LIKE: the stored uri would be a pattern, its % and _
 		// wildcards.
 		return "substr(" + b.arg(c.String) + ", 1, length(" + x + ".uri)) = " + x + ".uri"
-	case karte.Below:
-		return x + ".uri LIKE " + b.arg(escapeLike(c.String)+"%") + " ESCAPE '\\'"
+	case karte.Below: // a byte range, not LIKE: SQLite's LIKE ignores case
+		return fmt.Sprintf("%s.uri >= %s AND %s.uri < %s", x, b.arg(c.String), x, b.arg(c.String+maxRune))
 	}
 	return x + ".uri = " + b.arg(c.String)
 }
