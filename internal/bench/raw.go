@@ -51,7 +51,7 @@ func RawInserts(dir string, files [][][]byte) (time.Duration, error) {
 		return 0, err
 	}
 	defer db.Close()
-	for _, p := range []string{"PRAGMA page_size=16384", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+	for _, p := range []string{"PRAGMA page_size=8192", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
 		"CREATE TABLE raw (id INTEGER PRIMARY KEY, body BLOB NOT NULL)"} {
 		if err := db.Exec(p); err != nil {
 			return 0, err

@@ -16,7 +16,7 @@ import (
 
 // search serves GET [base]/{type} and POST [base]/{type}/_search.
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
-	params, err := searchParams(r)
+	params, err := h.searchParams(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -32,7 +32,7 @@ func (h *Handler) systemSearch(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.prefix+"/metadata", http.StatusFound)
 		return
 	}
-	params, err := searchParams(r)
+	params, err := h.searchParams(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -49,7 +49,7 @@ func (h *Handler) systemSearch(w http.ResponseWriter, r *http.Request) {
 
 // compartment serves GET [base]/{ctype}/{cid}/{type}.
 func (h *Handler) compartment(w http.ResponseWriter, r *http.Request) {
-	params, err := searchParams(r)
+	params, err := h.searchParams(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -66,8 +66,24 @@ func (h *Handler) everything(w http.ResponseWriter, r *http.Request) {
 }
 
 // searchParams are the query parameters, and for POST _search the form
-// parameters of the body too.
-func searchParams(r *http.Request) (url.Values, error) {
+// parameters of the body too. References given as absolute URLs of this
+// server are made relative: the search engine takes every absolute URL
+// for another server's.
+func (h *Handler) searchParams(r *http.Request) (url.Values, error) {
+	params, err := formParams(r)
+	if err != nil {
+		return nil, err
+	}
+	own := h.baseURL(r) + "/"
+	for _, vs := range params {
+		for i, v := range vs {
+			vs[i] = strings.ReplaceAll(v, own, "")
+		}
+	}
+	return params, nil
+}
+
+func formParams(r *http.Request) (url.Values, error) {
 	params := r.URL.Query()
 	if r.Method != http.MethodPost {
 		return params, nil

@@ -104,4 +104,8 @@ type CompositeEntry struct {
 	HasNumber2     bool
 	Lo2, Hi2       int64  // second component as date
 	String2        string // second component as string (folded)
+	// CanonicalNumber2 and CanonicalCode2 are a quantity second component
+	// in UCUM base units, when its unit converts.
+	CanonicalNumber2 float64
+	CanonicalCode2   string
 }

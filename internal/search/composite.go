@@ -56,6 +56,7 @@ func combine(param, system1, code1 string, b *karte.Index) []karte.CompositeEntr
 		e := base
 		e.Number2, e.HasNumber2 = n.Value, true
 		e.System2, e.Code2 = n.System, n.Code
+		e.CanonicalNumber2, e.CanonicalCode2 = n.CanonicalValue, n.CanonicalCode
 		out = append(out, e)
 	}
 	for _, d := range b.Dates {

@@ -163,10 +163,9 @@ func referenceCondition(c *karte.Condition, p *searchparam.Param, modifier, v st
 	}
 	switch {
 	case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
+		// An absolute URL names a resource on some server; it is never
+		// taken for a local one, whose id it may merely end with.
 		c.URL = v
-		if typ, id, ok := localOf(v); ok { // an absolute URL of this server's kind of path
-			c.URL, c.RefType, c.RefID = "", typ, id
-		}
 	case strings.Contains(v, "/"):
 		typ, id, _ := strings.Cut(v, "/")
 		id, _, _ = strings.Cut(id, "/_history")
@@ -189,18 +188,6 @@ func referenceCondition(c *karte.Condition, p *searchparam.Param, modifier, v st
 	return nil
 }
 
-// localOf takes "Type/id" from the end of an absolute URL.
-func localOf(u string) (typ, id string, ok bool) {
-	segs := strings.Split(strings.TrimSuffix(u, "/"), "/")
-	if len(segs) < 2 {
-		return "", "", false
-	}
-	typ, id = segs[len(segs)-2], segs[len(segs)-1]
-	if len(segs) >= 4 && segs[len(segs)-2] == "_history" {
-		typ, id = segs[len(segs)-4], segs[len(segs)-3]
-	}
-	return typ, id, fhir.IsResourceType(typ) && strings.HasPrefix(u, "http")
-}
 
 // prefix splits an ordered value into its prefix and the rest.
 func prefix(v string) (karte.Op, string) {

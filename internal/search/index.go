@@ -165,13 +165,28 @@ func addTokens(ix *karte.Index, param string, it item) {
 		case "CodeableConcept":
 			codings, _ := v.Get("coding")
 			list, _ := codings.([]fhir.Value)
+			text := v.String("text")
+			textKept := text == ""
+			var first *fhir.Object
 			for _, c := range list {
 				if co, ok := c.(*fhir.Object); ok {
-					tok(co.String("system"), co.String("code"), firstOf(co.String("display"), v.String("text")))
+					if first == nil {
+						first = co
+					}
+					display := co.String("display")
+					textKept = textKept || display == "" || display == text
+					tok(co.String("system"), co.String("code"), firstOf(display, text))
 				}
 			}
-			if len(list) == 0 && v.String("text") != "" {
-				tok("", "", v.String("text"))
+			switch {
+			case first == nil && text != "":
+				tok("", "", text)
+			case !textKept:
+				// :text matches the concept's text as well as the
+				// codings' displays: one more row for it, with the
+				// first coding's code so that code searches, :not
+				// and _sort see nothing new.
+				tok(first.String("system"), first.String("code"), text)
 			}
 		case "Identifier":
 			tok(v.String("system"), v.String("value"), typeText(v))
@@ -220,6 +235,10 @@ func addReference(ix *karte.Index, param string, it item) {
 	case *fhir.Object:
 		if ref := v.String("reference"); ref != "" {
 			ix.References = append(ix.References, referenceEntry(param, ref))
+		} else if v.Object("identifier") != nil {
+			// A reference by identifier only: a row that matches no
+			// target, so that :missing sees the element present.
+			ix.References = append(ix.References, karte.ReferenceEntry{Param: param})
 		}
 		if ident := v.Object("identifier"); ident != nil && ident.String("value") != "" {
 			ix.Tokens = append(ix.Tokens, karte.TokenEntry{Param: param + ":identifier",
@@ -241,10 +260,7 @@ func referenceEntry(param, ref string) karte.ReferenceEntry {
 		e.Type, e.ID = typ, id
 		return e
 	}
-	e.URL = ref
-	if typ, id, ok := localOf(ref); ok {
-		e.Type, e.ID = typ, id
-	}
+	e.URL = ref // absolute: another server's, even if it ends in Type/id
 	return e
 }
 

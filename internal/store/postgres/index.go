@@ -57,11 +57,11 @@ SELECT r.rid, u.pkey, u.uri
 FROM resource r, unnest($3::bigint[], $4::text[]) AS u(pkey, uri)
 WHERE r.type = $1 AND r.id = $2`
 
-	insertComposites = `INSERT INTO sp_composite (rid, pkey, system1, code1, system2, code2, number2, lo2, hi2, string2)
-SELECT r.rid, u.pkey, u.system1, u.code1, u.system2, u.code2, u.number2, u.lo2, u.hi2, u.string2
+	insertComposites = `INSERT INTO sp_composite (rid, pkey, system1, code1, system2, code2, number2, lo2, hi2, string2, cnumber2, ccode2)
+SELECT r.rid, u.pkey, u.system1, u.code1, u.system2, u.code2, u.number2, u.lo2, u.hi2, u.string2, u.cnumber2, u.ccode2
 FROM resource r, unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::float8[], $9::bigint[], $10::bigint[], $11::text[])
-	AS u(pkey, system1, code1, system2, code2, number2, lo2, hi2, string2)
+	$8::float8[], $9::bigint[], $10::bigint[], $11::text[], $12::float8[], $13::text[])
+	AS u(pkey, system1, code1, system2, code2, number2, lo2, hi2, string2, cnumber2, ccode2)
 WHERE r.type = $1 AND r.id = $2`
 )
 
@@ -120,16 +120,18 @@ func queueIndex(b *pgx.Batch, typ, id string, ix *karte.Index) {
 		pkeys := make([]int64, n)
 		systems1, codes1, systems2, codes2 := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		numbers2, los2, his2, strings2 := make([]pgtype.Float8, n), make([]pgtype.Int8, n), make([]pgtype.Int8, n), make([]string, n)
+		cnumbers2, ccodes2 := make([]pgtype.Float8, n), make([]string, n)
 		for i, e := range ix.Composites {
 			pkeys[i], strings2[i] = pk(e.Param), e.String2
 			systems1[i], codes1[i], systems2[i], codes2[i] = e.System1, e.Code1, e.System2, e.Code2
 			// NULL where the second component is not a number or a date,
 			// as in SQLite.
 			numbers2[i] = pgtype.Float8{Float64: e.Number2, Valid: e.HasNumber2}
+			cnumbers2[i], ccodes2[i] = pgtype.Float8{Float64: e.CanonicalNumber2, Valid: e.CanonicalCode2 != ""}, e.CanonicalCode2
 			if e.Lo2 != 0 || e.Hi2 != 0 {
 				los2[i], his2[i] = pgtype.Int8{Int64: e.Lo2, Valid: true}, pgtype.Int8{Int64: e.Hi2, Valid: true}
 			}
 		}
-		b.Queue(insertComposites, typ, id, pkeys, systems1, codes1, systems2, codes2, numbers2, los2, his2, strings2)
+		b.Queue(insertComposites, typ, id, pkeys, systems1, codes1, systems2, codes2, numbers2, los2, his2, strings2, cnumbers2, ccodes2)
 	}
 }

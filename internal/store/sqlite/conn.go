@@ -17,10 +17,11 @@ type conn struct {
 // pragmas are set on every connection. synchronous=FULL makes each WAL
 // commit durable against power loss, not just a process crash.
 var pragmas = []string{
-	// 16 KiB pages hold a typical resource without overflow pages and
-	// halve the write calls per commit; it only takes effect on a new
-	// database, before WAL is switched on.
-	"PRAGMA page_size=16384",
+	// 8 KiB pages: fewer write calls per commit than 4 KiB for resource
+	// bodies, and less to rewrite than 16 KiB for the many index pages a
+	// small transaction touches (measured both ways). It only takes effect
+	// on a new database, before WAL is switched on.
+	"PRAGMA page_size=8192",
 	"PRAGMA journal_mode=WAL",
 	"PRAGMA synchronous=FULL",
 	"PRAGMA busy_timeout=10000",

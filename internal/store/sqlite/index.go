@@ -64,7 +64,7 @@ func writeIndex(c *conn, rid int64, typ string, ix *karte.Index) error {
 		return in
 	}
 	strs, toks, refs := table("sp_string", 4), table("sp_token", 5), table("sp_reference", 6)
-	dates, nums, uris, comps := table("sp_date", 4), table("sp_number", 7), table("sp_uri", 3), table("sp_composite", 10)
+	dates, nums, uris, comps := table("sp_date", 4), table("sp_number", 7), table("sp_uri", 3), table("sp_composite", 12)
 	var err error
 	add := func(in *inserter, row ...any) {
 		if err == nil {
@@ -94,14 +94,17 @@ func writeIndex(c *conn, rid int64, typ string, ix *karte.Index) error {
 		add(uris, rid, pk(e.Param), e.URI)
 	}
 	for _, e := range ix.Composites {
-		var num2, lo2, hi2 any
+		var num2, cnum2, lo2, hi2 any
 		if e.HasNumber2 {
 			num2 = e.Number2
+		}
+		if e.CanonicalCode2 != "" {
+			cnum2 = e.CanonicalNumber2
 		}
 		if e.Lo2 != 0 || e.Hi2 != 0 {
 			lo2, hi2 = e.Lo2, e.Hi2
 		}
-		add(comps, rid, pk(e.Param), e.System1, e.Code1, e.System2, e.Code2, num2, lo2, hi2, e.String2)
+		add(comps, rid, pk(e.Param), e.System1, e.Code1, e.System2, e.Code2, num2, lo2, hi2, e.String2, cnum2, e.CanonicalCode2)
 	}
 	for _, in := range ins {
 		if err != nil {

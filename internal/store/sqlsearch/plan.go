@@ -146,7 +146,7 @@ func pageStatement(d Dialect, q *karte.Query, driver int) (Statement, error) {
 	typ := first(q.Types)
 	cols := "r.rid, r.seq"
 	for _, k := range q.Sort {
-		cols += ", " + b.sortExpr(k, typ, "r")
+		cols += ", " + b.sortExpr(k, q.Types, "r")
 	}
 	sql := "SELECT " + cols + " FROM " + d.Live + " r" + b.from(q, driver)
 	if q.After != "" {
@@ -177,7 +177,7 @@ func dir(desc bool) string {
 // sortExpr is the value a resource sorts by: for parameters with several
 // values, the lowest ascending and the highest descending; a resource
 // without a value sorts last either way.
-func (b *builder) sortExpr(k karte.SortKey, typ, r string) string {
+func (b *builder) sortExpr(k karte.SortKey, types []string, r string) string {
 	agg, none := "min", "'"+maxRune+"'"
 	if k.Descending {
 		agg, none = "max", "''"
@@ -202,7 +202,9 @@ func (b *builder) sortExpr(k karte.SortKey, typ, r string) string {
 			col, none = "hi", "-9223372036854775808"
 		}
 	case karte.KindNumber, karte.KindQuantity:
-		tbl, col, none = "sp_number", "value", "1e308"
+		// In canonical units where the unit converts, so that 1.1 g/L
+		// sorts after 98 mg/dL as gt and lt already say.
+		tbl, col, none = "sp_number", "", "1e308"
 		if k.Descending {
 			none = "-1e308"
 		}
@@ -210,8 +212,28 @@ func (b *builder) sortExpr(k karte.SortKey, typ, r string) string {
 		return "0"
 	}
 	x := b.name("o")
-	return fmt.Sprintf("coalesce((SELECT %s(%s.%s) FROM %s %s WHERE %s.rid = %s.rid AND %s.pkey = %s), %s)",
-		agg, x, col, tbl, x, x, r, x, b.arg(ParamKey(typ, k.Param)), none)
+	value := x + "." + col
+	if k.Kind == karte.KindReference {
+		value = "NULLIF(" + value + ", '')" // a reference by identifier only has no id to sort by
+	}
+	if col == "" {
+		value = fmt.Sprintf("CASE WHEN %s.ccode <> '' THEN %s.cvalue ELSE %s.value END", x, x, x)
+	}
+	return fmt.Sprintf("coalesce((SELECT %s(%s) FROM %s %s WHERE %s.rid = %s.rid AND %s.pkey IN (%s)), %s)",
+		agg, value, tbl, x, x, r, x, b.paramKeys(types, k.Param), none)
+}
+
+// paramKeys lists the pkeys of a parameter for every type searched: a
+// resource has one type, so at most one of them applies to it.
+func (b *builder) paramKeys(types []string, param string) string {
+	if len(types) == 0 {
+		types = []string{""}
+	}
+	keys := make([]string, len(types))
+	for i, t := range types {
+		keys[i] = b.arg(ParamKey(t, param))
+	}
+	return strings.Join(keys, ", ")
 }
 
 // cursor is the position after the last match of a page: its sort values
@@ -242,7 +264,7 @@ func (b *builder) keyset(q *karte.Query, typ string) (string, error) {
 	}
 	// Each use of a sort expression is written anew, with its own
 	// arguments in text order.
-	key := func(i int) string { return b.sortExpr(q.Sort[i], typ, "r") }
+	key := func(i int) string { return b.sortExpr(q.Sort[i], q.Types, "r") }
 	var alts []string
 	for i := 0; i <= len(q.Sort); i++ {
 		var eq []string

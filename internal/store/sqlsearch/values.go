@@ -107,12 +107,12 @@ func (b *builder) rangeTest(c *karte.Condition, lo, hi string) string {
 		return fmt.Sprintf("NOT (%s >= %s AND %s <= %s)", lo, b.arg(c.Lo), hi, b.arg(c.Hi))
 	case karte.Lt:
 		return lo + " < " + b.arg(c.Lo)
-	case karte.Le:
-		return lo + " < " + b.arg(c.Hi)
+	case karte.Le: // lt, or within the criterion
+		return fmt.Sprintf("(%s < %s OR (%s >= %s AND %s <= %s))", lo, b.arg(c.Lo), lo, b.arg(c.Lo), hi, b.arg(c.Hi))
 	case karte.Gt:
 		return hi + " > " + b.arg(c.Hi)
-	case karte.Ge:
-		return hi + " > " + b.arg(c.Lo)
+	case karte.Ge: // gt, or within the criterion
+		return fmt.Sprintf("(%s > %s OR (%s >= %s AND %s <= %s))", hi, b.arg(c.Hi), lo, b.arg(c.Lo), hi, b.arg(c.Hi))
 	case karte.Sa:
 		return lo + " >= " + b.arg(c.Hi)
 	case karte.Eb:
@@ -192,8 +192,24 @@ func (b *builder) compositeTest(c *karte.Condition, x string) string {
 		second = b.rangeTest(s, x+".lo2", x+".hi2")
 	case karte.KindString:
 		second = fmt.Sprintf("%s.string2 >= %s AND %s.string2 < %s", x, b.arg(s.String), x, b.arg(s.String+maxRune))
+	case karte.KindQuantity:
+		second = b.compositeQuantity(s, x)
 	default:
 		second = b.compare(s, x+".number2")
 	}
 	return first + " AND " + second
+}
+
+// compositeQuantity compares a quantity second component, in canonical
+// units when the criterion has them, as numberTest does for quantities.
+func (b *builder) compositeQuantity(s *karte.Condition, x string) string {
+	switch {
+	case s.Canonical:
+		return x + ".ccode2 = " + b.arg(s.String) + " AND " + b.compare(s, x+".cnumber2")
+	case s.String == "" && s.AnySystem:
+		return b.compare(s, x+".number2")
+	case s.AnySystem || s.System == "":
+		return x + ".code2 = " + b.arg(s.String) + " AND " + b.compare(s, x+".number2")
+	}
+	return fmt.Sprintf("%s.code2 = %s AND %s.system2 = %s AND %s", x, b.arg(s.String), x, b.arg(s.System), b.compare(s, x+".number2"))
 }

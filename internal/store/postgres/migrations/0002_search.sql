@@ -134,7 +134,9 @@ CREATE TABLE sp_composite (
 	number2 DOUBLE PRECISION,
 	lo2     BIGINT,
 	hi2     BIGINT,
-	string2 TEXT COLLATE "C" NOT NULL
+	string2 TEXT COLLATE "C" NOT NULL,
+	cnumber2 DOUBLE PRECISION,
+	ccode2  TEXT COLLATE "C" NOT NULL DEFAULT ''
 );
 CREATE INDEX sp_composite_code ON sp_composite (pkey, code1);
 CREATE INDEX sp_composite_rid ON sp_composite (rid, pkey);

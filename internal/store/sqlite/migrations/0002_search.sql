@@ -87,7 +87,9 @@ CREATE TABLE sp_composite (
 	number2 REAL,
 	lo2     INTEGER,
 	hi2     INTEGER,
-	string2 TEXT    NOT NULL
+	string2 TEXT    NOT NULL,
+	cnumber2 REAL,
+	ccode2  TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX sp_composite_code ON sp_composite (pkey, code1);
 CREATE INDEX sp_composite_rid ON sp_composite (rid, pkey);

@@ -220,10 +220,11 @@ func testDate(d *db) {
 	d.expect("eq: within the day", date(karte.Eq), "Patient/second", "Patient/mar1")
 	d.expect("ne", date(karte.Ne), "Patient/month", "Patient/feb15", "Patient/mar5", "Patient/y2023")
 	d.expect("lt: starts before", date(karte.Lt), "Patient/feb15", "Patient/y2023")
-	d.expect("le: starts before the end", date(karte.Le),
-		"Patient/second", "Patient/month", "Patient/feb15", "Patient/y2023", "Patient/mar1")
+	// R4: le is lt or within the criterion; ge is gt or within it.
+	d.expect("le: starts before, or within", date(karte.Le),
+		"Patient/second", "Patient/feb15", "Patient/y2023", "Patient/mar1")
 	d.expect("gt: ends after", date(karte.Gt), "Patient/month", "Patient/mar5")
-	d.expect("ge: ends after the start", date(karte.Ge), "Patient/second", "Patient/month", "Patient/mar5", "Patient/mar1")
+	d.expect("ge: ends after, or within", date(karte.Ge), "Patient/second", "Patient/month", "Patient/mar5", "Patient/mar1")
 	d.expect("sa: starts after the end", date(karte.Sa), "Patient/mar5")
 	d.expect("eb: ends before the start", date(karte.Eb), "Patient/feb15", "Patient/y2023")
 	d.expect("ap: overlaps the widened criterion", query("Patient", one(karte.Condition{Param: "birthdate",

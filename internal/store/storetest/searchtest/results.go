@@ -71,8 +71,8 @@ func testSortDate(d *db) {
 		"Patient/f", "Patient/c", "Patient/a", "Patient/e", "Patient/b", "Patient/d", "Patient/g")
 
 	q := sorted("Patient", bd)
-	q.Where = []karte.Clause{one(karte.Condition{Param: "birthdate", Kind: karte.KindDate, Op: karte.Ge,
-		Lo: mustDay("2000-01-01")})}
+	lo, hi := dayRange("2000-01-01")
+	q.Where = []karte.Clause{one(karte.Condition{Param: "birthdate", Kind: karte.KindDate, Op: karte.Ge, Lo: lo, Hi: hi})}
 	d.expectPaged("descending, filtered by the same parameter", q, "Patient/f", "Patient/c", "Patient/a", "Patient/e")
 }
 
