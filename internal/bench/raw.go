@@ -40,7 +40,7 @@ func ResourceBytes(files []string) ([][][]byte, int, error) {
 
 // RawInserts inserts the resources into a bare SQLite table, one
 // transaction per file, with the page size and durability settings of
-// kartehub's own store (16 KiB pages, WAL, synchronous=FULL), and returns
+// kartehub's own store (8 KiB pages, WAL, synchronous=FULL), and returns
 // the time taken.
 func RawInserts(dir string, files [][][]byte) (time.Duration, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {

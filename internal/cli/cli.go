@@ -28,6 +28,7 @@ Usage:
   kartehub bench  [--synthea DIR] [--duration D]
   kartehub bench search [--patients N] [--data DIR] [--runs N]
   kartehub synth  --patients N --out DIR [--seed S] [--facilities 40]
+  kartehub audit verify [--data DIR | --database URL] [--key FILE]
   kartehub version
 
 Run "kartehub COMMAND -h" for the flags of a command. Every flag can also be
@@ -50,6 +51,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, rest, stdout, stderr)
 	case "synth":
 		return runSynth(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kartehub", version)
 		return nil

@@ -1,0 +1,188 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// The key files in the data directory. The private key is PKCS #8 and the
+// public key PKIX (SubjectPublicKeyInfo), both PEM, as openssl writes them:
+// "openssl pkey -pubin -in audit-signing.pub -text" shows the public key.
+const (
+	KeyFile       = "audit-signing.key"
+	PublicKeyFile = "audit-signing.pub"
+)
+
+// LoadKey returns the checkpoint signing key kept in the data directory
+// dir. On first use it creates one: the key file readable by its owner
+// only (0600), and the public key beside it (0644), which is all that
+// Verify needs. It refuses a key file that others may read, and a missing
+// key file whose public key is still there: a new key would make the old
+// checkpoints unverifiable with the public key an auditor holds, so the
+// old key must be restored (or the public key moved away on purpose).
+func LoadKey(dir string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dir, KeyFile)
+	pubPath := filepath.Join(dir, PublicKeyFile)
+	key, err := readKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(pubPath); serr == nil {
+			return nil, fmt.Errorf("audit key %s is missing but its public key %s is there: restore the key from a backup", path, pubPath)
+		}
+		key, err = createKey(dir, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	have, err := ReadPublicKey(pubPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return key, writePublicKey(dir, pubPath, pub)
+	case err != nil:
+		return nil, err
+	case !have.Equal(pub):
+		return nil, fmt.Errorf("audit key: %s is not the public key of %s", pubPath, path)
+	}
+	return key, nil
+}
+
+func readKey(path string) (ed25519.PrivateKey, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("audit key %s has mode %#o: others may read it; chmod 600 it", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("audit key %s: not a PEM PRIVATE KEY", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("audit key %s: %w", path, err)
+	}
+	key, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("audit key %s: a %T, not an Ed25519 key", path, k)
+	}
+	return key, nil
+}
+
+// createKey makes a new key and links it into place, so that a crash never
+// leaves half a key file and two servers starting at once agree on one key
+// (the loser reads the winner's).
+func createKey(dir, path string) (ed25519.PrivateKey, error) {
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := writeTemp(dir, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+		return readKey(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	return key, syncDir(dir)
+}
+
+func writePublicKey(dir, path string, pub ed25519.PublicKey) error {
+	data, err := publicKeyPEM(pub)
+	if err != nil {
+		return err
+	}
+	tmp, err := writeTemp(dir, data, 0o644)
+	if err != nil {
+		return fmt.Errorf("audit public key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("audit public key: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func publicKeyPEM(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// writeTemp writes data to a new file in dir with mode perm, synced, and
+// returns its name.
+func writeTemp(dir string, data []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(dir, ".audit-key-*") // created 0600
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil && perm != 0o600 {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && runtime.GOOS != "windows" {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ReadPublicKey reads a public key file as LoadKey writes it.
+func ReadPublicKey(path string) (ed25519.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(bytes.TrimSpace(data))
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("audit public key %s: not a PEM PUBLIC KEY", path)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("audit public key %s: %w", path, err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("audit public key %s: a %T, not an Ed25519 key", path, k)
+	}
+	return pub, nil
+}
