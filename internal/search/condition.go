@@ -188,7 +188,6 @@ func referenceCondition(c *karte.Condition, p *searchparam.Param, modifier, v st
 	return nil
 }
 
-
 // prefix splits an ordered value into its prefix and the rest.
 func prefix(v string) (karte.Op, string) {
 	if len(v) > 2 {

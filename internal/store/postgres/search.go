@@ -14,7 +14,6 @@ import (
 
 var _ karte.Searcher = (*Store)(nil)
 
-
 // Search implements karte.Searcher. The whole search runs in one read-only
 // REPEATABLE READ transaction, so the planner's estimates, the page, the
 // total and the includes all see one snapshot.
@@ -195,7 +194,6 @@ func matches(ctx context.Context, tx pgx.Tx, rids, seqs []int64) ([]sqlsearch.Ma
 	}
 	return out, nil
 }
-
 
 // explain describes the plan: the planner's notes and PostgreSQL's own
 // plan of the page statement.

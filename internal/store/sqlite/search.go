@@ -148,7 +148,6 @@ func matches(c *conn, rids, seqs []int64) ([]sqlsearch.Match, error) {
 	return out, nil
 }
 
-
 // explain describes the plan: the planner's notes and SQLite's own plan of
 // the page statement.
 func explain(c *conn, plan *sqlsearch.Plan) string {
