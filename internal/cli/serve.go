@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,18 +14,43 @@ import (
 
 	"kartehub/internal/fhirapi"
 	"kartehub/internal/karte"
+	"kartehub/internal/listen"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var sf storeFlags
 	sf.register(fs)
-	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP listen address (FHIR API at /fhir)")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP listen address (FHIR API at /fhir); plain HTTP only on loopback unless --insecure-http")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (chain) file, PEM")
+	tlsKey := fs.String("tls-key", "", "private key file of --tls-cert, PEM")
+	tlsSelfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed ECDSA certificate kept in --data (tls-selfsigned.crt/.key), for trials: clients pin its fingerprint")
+	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by a CA in this file, PEM (mutual TLS)")
+	tlsMin := fs.String("tls-min", "1.2", "lowest TLS version accepted: 1.2 or 1.3 (1.3 is preferred whenever the client has it)")
+	insecureHTTP := fs.Bool("insecure-http", false, "allow plain, unencrypted HTTP on an address that is not loopback (e.g. behind a TLS proxy on a trusted network)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	minTLS, err := listen.ParseVersion(*tlsMin)
+	if err != nil {
+		return fmt.Errorf("--tls-min: %w", err)
+	}
+	lc := listen.Config{Addr: *httpAddr, CertFile: *tlsCert, KeyFile: *tlsKey, ClientCAFile: *tlsClientCA, MinVersion: minTLS, AllowPlaintext: *insecureHTTP}
+	if *tlsSelfSigned {
+		lc.SelfSignedDir = sf.data
+	}
+	switch {
+	case *tlsSelfSigned && (*tlsCert != "" || *tlsKey != ""):
+		return errors.New("--tls-self-signed and --tls-cert/--tls-key exclude each other: give one")
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together: give both")
+	case !lc.TLS() && *tlsClientCA != "":
+		return errors.New("--tls-client-ca needs TLS: give --tls-cert and --tls-key, or --tls-self-signed")
+	case !lc.TLS() && minTLS != tls.VersionTLS12:
+		return errors.New("--tls-min needs TLS: give --tls-cert and --tls-key, or --tls-self-signed")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	st, where, err := sf.open(ctx)
@@ -32,12 +58,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	ln, err := net.Listen("tcp", *httpAddr)
+	ln, err := listen.Open(lc)
+	if errors.Is(err, listen.ErrPlaintext) {
+		return fmt.Errorf("--http %s: refusing plain HTTP on an address that is not loopback: serve HTTPS with --tls-cert and --tls-key or --tls-self-signed, or accept unencrypted traffic with --insecure-http", *httpAddr)
+	}
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", *httpAddr, err)
 	}
-	log.Info("kartehub serving", "version", version, "store", where, "http", ln.Addr().String(), "fhir", "http://"+ln.Addr().String()+"/fhir")
-	return serveHTTP(ctx, ln, Handler(ctx, st, log), log)
+	serving := []any{"version", version, "store", where, "http", ln.Addr().String()}
+	if c := ln.Certificate; c != nil {
+		certLog := []any{"subject", c.Subject.String(), "sha256", listen.Fingerprint(c), "pin_sha256", listen.PublicKeyPin(c), "expires", c.NotAfter.UTC().Format(time.RFC3339)}
+		if s := ln.SelfSigned; s != nil {
+			certLog = append(certLog, "self_signed", s.CertFile, "created", s.Created)
+			if len(s.Missing) > 0 {
+				log.Warn("the self-signed certificate does not cover these names: delete it to have a new one made", "names", s.Missing, "file", s.CertFile)
+			}
+		}
+		log.Info("TLS certificate", certLog...)
+		if time.Now().After(c.NotAfter) {
+			log.Warn("the TLS certificate has expired: clients will refuse it", "expired", c.NotAfter.UTC().Format(time.RFC3339))
+		}
+		for _, ca := range ln.ClientCAs {
+			log.Info("client certificates required", "ca", ca.Subject.String(), "ca_sha256", listen.Fingerprint(ca))
+		}
+		serving = append(serving, "tls", tls.VersionName(ln.TLSConfig.MinVersion)+"+", "client_certificates", ln.ClientCAs != nil)
+	} else if !ln.Loopback() {
+		log.Warn("serving plain HTTP on an address that is not loopback (--insecure-http): traffic is not encrypted", "http", ln.Addr().String())
+	}
+	log.Info("kartehub serving", append(serving, "fhir", ln.URL("/fhir"))...)
+	return serveHTTP(ctx, ln, listen.IdentifyClient(Handler(ctx, st, log)), log)
 }
 
 // NewHandler returns kartehub's HTTP handler on store st: the FHIR API at
