@@ -174,3 +174,10 @@ type JobStore interface {
 	DeleteJob(ctx context.Context, name string) error
 	Jobs(ctx context.Context) (map[string][]byte, error)
 }
+
+// TxSearcher is implemented by the transactions of engines with a search
+// index: a search inside a write transaction sees the transaction's own
+// writes, and engines with concurrent writers serialise it with Tx.Lock.
+type TxSearcher interface {
+	Search(ctx context.Context, q *Query) (*SearchResult, error)
+}

@@ -9,14 +9,19 @@ import (
 	"kartehub/internal/karte"
 )
 
-// criteria are the search criteria of a conditional interaction. Until the
-// search engine exists they are limited to _id and identifier, which the
-// store can answer exactly; anything else is refused rather than ignored,
-// because ignoring a criterion would match the wrong resources.
+// criteria are the search criteria of a conditional interaction. With a
+// search engine (withQuery) they may use any search parameter and are run
+// as a search inside the write transaction; without one they are limited to
+// _id and identifier, which the store answers itself. A criterion that
+// cannot be answered is refused rather than ignored, because ignoring it
+// would match the wrong resources.
 type criteria struct {
 	typ    string
 	ids    []string             // _id: any of these
 	idents [][]karte.Identifier // identifier: for each parameter, any of its values
+	other  []string             // names of the other parameters, which need the search engine
+	values url.Values
+	query  *karte.Query // set by withQuery
 	raw    string
 }
 
@@ -34,7 +39,7 @@ func parseCriteria(typ, query string) (*criteria, error) {
 	if err != nil {
 		return nil, karte.Errorf(karte.Invalid, "bad conditional criteria %q: %w", query, err)
 	}
-	c := &criteria{typ: typ, raw: query}
+	c := &criteria{typ: typ, raw: query, values: values}
 	for name, vals := range values {
 		for _, v := range vals {
 			if err := c.add(name, v); err != nil {
@@ -42,8 +47,8 @@ func parseCriteria(typ, query string) (*criteria, error) {
 			}
 		}
 	}
-	if len(c.ids) == 0 && len(c.idents) == 0 {
-		return nil, karte.Errorf(karte.Invalid, "conditional criteria %q select nothing: give _id or identifier", query)
+	if len(values) == 0 {
+		return nil, karte.Errorf(karte.Invalid, "conditional criteria %q select nothing", query)
 	}
 	return c, nil
 }
@@ -69,10 +74,38 @@ func (c *criteria) add(name, value string) error {
 		}
 		c.idents = append(c.idents, any)
 	default:
-		return withIssue(karte.Errorf(karte.Invalid,
-			"conditional criteria: parameter %q is not supported (supported: _id, identifier)", name), "not-supported")
+		c.other = append(c.other, name)
 	}
 	return nil
+}
+
+// withQuery makes c a search, with the service's search engine; strict,
+// since a parameter ignored would match the wrong resources. Without an
+// engine, criteria beyond _id and identifier are refused.
+func (s *Service) withQuery(ctx context.Context, c *criteria) error {
+	if c == nil {
+		return nil
+	}
+	if s.search == nil {
+		if len(c.other) > 0 {
+			return withIssue(karte.Errorf(karte.Invalid,
+				"conditional criteria: parameter %q is not supported (supported: _id, identifier)", c.other[0]), "not-supported")
+		}
+		return nil
+	}
+	req, err := s.search.Parse(ctx, []string{c.typ}, c.values, true)
+	if err != nil {
+		return karte.Errorf(karte.KindOf(err), "conditional criteria %s: %w", c, err)
+	}
+	q := req.Query
+	q.Count, q.Total, q.Sort, q.Include, q.After = 2, false, nil, nil, ""
+	c.query = q
+	return nil
+}
+
+// canonical is the criteria in a fixed form, the lock key of a search.
+func (c *criteria) canonical() string {
+	return c.typ + "?" + c.values.Encode()
 }
 
 // matches returns the ids of the live resources that meet the criteria. It
@@ -83,6 +116,12 @@ func (c *criteria) matches(ctx context.Context, tx karte.Tx) ([]string, error) {
 		if err := tx.Lock(ctx, key); err != nil {
 			return nil, err
 		}
+	}
+	if ts, ok := tx.(karte.TxSearcher); ok && c.query != nil {
+		return c.search(ctx, ts)
+	}
+	if len(c.other) > 0 {
+		return nil, karte.Errorf(karte.NotSupported, "conditional criteria %s need search, which this store lacks", c)
 	}
 	var result []string
 	first := true
@@ -129,8 +168,25 @@ func (c *criteria) lockKeys() []string {
 	for _, id := range c.ids {
 		keys = append(keys, c.typ+"|_id|"+id)
 	}
+	if c.query != nil {
+		keys = append(keys, c.canonical())
+	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
+}
+
+// search runs the criteria as a search in the transaction: two matches are
+// enough to know there are several.
+func (c *criteria) search(ctx context.Context, tx karte.TxSearcher) ([]string, error) {
+	res, err := tx.Search(ctx, c.query)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res.Matches))
+	for i, m := range res.Matches {
+		ids[i] = m.ID
+	}
+	return ids, nil
 }
 
 func (c *criteria) liveIDs(ctx context.Context, tx karte.Tx) ([]string, error) {

@@ -20,6 +20,9 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 		return nil, err
 	}
 	crit, err := parseOptionalCriteria(typ, ifNoneExist)
+	if err == nil {
+		err = s.withQuery(ctx, crit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +85,9 @@ func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body
 		return nil, err
 	}
 	crit, err := parseCriteria(typ, query)
+	if err == nil {
+		err = s.withQuery(ctx, crit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +184,9 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (*Ou
 		return nil, err
 	}
 	crit, err := parseCriteria(typ, query)
+	if err == nil {
+		err = s.withQuery(ctx, crit)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,11 @@ func (s *Service) Transaction(ctx context.Context, b Bundle) ([]Result, error) {
 		if err != nil {
 			return nil, entryError(i, err)
 		}
+		for _, c := range []*criteria{r.crit, r.ifNone} {
+			if err := s.withQuery(ctx, c); err != nil {
+				return nil, entryError(i, err)
+			}
+		}
 		reqs[i] = r
 	}
 	if err := checkDistinct(reqs); err != nil {
@@ -185,7 +190,7 @@ func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*reque
 			return nil, err
 		}
 	}
-	if err := resolveRefs(ctx, tx, reqs, slots, refs); err != nil {
+	if err := s.resolveRefs(ctx, tx, reqs, slots, refs); err != nil {
 		return nil, err
 	}
 	writes := []struct {
@@ -272,13 +277,13 @@ func assignPut(ctx context.Context, tx karte.Tx, r *request, refs map[string]str
 
 // resolveRefs rewrites the references left open before the transaction,
 // from their original values, so that a retried transaction starts afresh.
-func resolveRefs(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, refs map[string]string) error {
+func (s *Service) resolveRefs(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, refs map[string]string) error {
 	for _, sl := range slots {
 		reqs[sl.entry].d.changed()
 		target, ok := refs[sl.orig]
 		if !ok {
 			var err error
-			if target, err = resolveConditional(ctx, tx, sl.orig); err != nil {
+			if target, err = s.resolveConditional(ctx, tx, sl.orig); err != nil {
 				return entryError(sl.entry, err)
 			}
 		}
@@ -289,7 +294,7 @@ func resolveRefs(ctx context.Context, tx karte.Tx, reqs []*request, slots []refS
 
 // resolveConditional turns a reference "Type?criteria" into "Type/id" of
 // its one match.
-func resolveConditional(ctx context.Context, tx karte.Tx, ref string) (string, error) {
+func (s *Service) resolveConditional(ctx context.Context, tx karte.Tx, ref string) (string, error) {
 	typ, query, found := strings.Cut(ref, "?")
 	if !found {
 		return "", karte.Errorf(karte.Unprocessable, "reference %q does not resolve to any entry of the bundle", ref)
@@ -298,6 +303,9 @@ func resolveConditional(ctx context.Context, tx karte.Tx, ref string) (string, e
 		return "", karte.Errorf(karte.Unprocessable, "conditional reference %q: unknown resource type", ref)
 	}
 	crit, err := parseCriteria(typ, query)
+	if err == nil {
+		err = s.withQuery(ctx, crit)
+	}
 	if err != nil {
 		return "", err
 	}

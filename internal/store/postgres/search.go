@@ -216,3 +216,14 @@ func explain(ctx context.Context, tx pgx.Tx, plan *sqlsearch.Plan) (string, erro
 	}
 	return b.String(), nil
 }
+
+var _ karte.TxSearcher = (*tx)(nil)
+
+// Search implements karte.TxSearcher inside the write transaction.
+func (t *tx) Search(ctx context.Context, q *karte.Query) (*karte.SearchResult, error) {
+	res := &karte.SearchResult{Total: -1}
+	if err := search(ctx, t.tx, q, res); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return res, nil
+}

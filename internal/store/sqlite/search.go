@@ -161,3 +161,15 @@ func explain(c *conn, plan *sqlsearch.Plan) string {
 	})
 	return b.String()
 }
+
+var _ karte.TxSearcher = (*tx)(nil)
+
+// Search implements karte.TxSearcher on the writer connection, which sees
+// the transaction's own writes.
+func (t *tx) Search(ctx context.Context, q *karte.Query) (*karte.SearchResult, error) {
+	res := &karte.SearchResult{Total: -1}
+	if err := search(ctx, t.c, q, res); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return res, nil
+}
