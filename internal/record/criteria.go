@@ -27,13 +27,6 @@ type criteria struct {
 
 func (c *criteria) String() string { return c.typ + "?" + c.raw }
 
-func parseOptionalCriteria(typ, query string) (*criteria, error) {
-	if query == "" {
-		return nil, nil
-	}
-	return parseCriteria(typ, query)
-}
-
 func parseCriteria(typ, query string) (*criteria, error) {
 	values, err := url.ParseQuery(query)
 	if err != nil {
@@ -77,6 +70,19 @@ func (c *criteria) add(name, value string) error {
 		c.other = append(c.other, name)
 	}
 	return nil
+}
+
+// criteria parses query as criteria on type typ, made a search with the
+// service's engine.
+func (s *Service) criteria(ctx context.Context, typ, query string) (*criteria, error) {
+	c, err := parseCriteria(typ, query)
+	if err == nil {
+		err = s.withQuery(ctx, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // withQuery makes c a search, with the service's search engine; strict,

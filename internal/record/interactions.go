@@ -19,12 +19,11 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 	if err != nil {
 		return nil, err
 	}
-	crit, err := parseOptionalCriteria(typ, ifNoneExist)
-	if err == nil {
-		err = s.withQuery(ctx, crit)
-	}
-	if err != nil {
-		return nil, err
+	var crit *criteria
+	if ifNoneExist != "" {
+		if crit, err = s.criteria(ctx, typ, ifNoneExist); err != nil {
+			return nil, err
+		}
 	}
 	at := s.timestamp()
 	id, d := newID(at), s.draft(res)
@@ -84,10 +83,7 @@ func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body
 	if err != nil {
 		return nil, err
 	}
-	crit, err := parseCriteria(typ, query)
-	if err == nil {
-		err = s.withQuery(ctx, crit)
-	}
+	crit, err := s.criteria(ctx, typ, query)
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +179,7 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (*Ou
 	if err := checkType(typ); err != nil {
 		return nil, err
 	}
-	crit, err := parseCriteria(typ, query)
-	if err == nil {
-		err = s.withQuery(ctx, crit)
-	}
+	crit, err := s.criteria(ctx, typ, query)
 	if err != nil {
 		return nil, err
 	}

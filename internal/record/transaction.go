@@ -302,10 +302,7 @@ func (s *Service) resolveConditional(ctx context.Context, tx karte.Tx, ref strin
 	if !fhir.IsResourceType(typ) {
 		return "", karte.Errorf(karte.Unprocessable, "conditional reference %q: unknown resource type", ref)
 	}
-	crit, err := parseCriteria(typ, query)
-	if err == nil {
-		err = s.withQuery(ctx, crit)
-	}
+	crit, err := s.criteria(ctx, typ, query)
 	if err != nil {
 		return "", err
 	}
