@@ -31,6 +31,7 @@ Usage:
   kartehub bench search [--patients N] [--data DIR] [--runs N]
   kartehub synth  --patients N --out DIR [--seed S] [--facilities 40]
   kartehub audit verify [--data DIR | --database URL] [--key FILE]
+  kartehub admin  user|client SUBCOMMAND ... [--data DIR | --database URL]
   kartehub version
 
 Run "kartehub COMMAND -h" for the flags of a command. Every flag can also be
@@ -55,6 +56,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSynth(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kartehub", version)
 		return nil

@@ -1,0 +1,145 @@
+package account
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeyFile is the name of the account key in the data directory: 32 random
+// bytes, hex, readable by the owner only (0600). It seals the TOTP secrets
+// in the database, so that a copy of the database alone (a backup, a
+// PostgreSQL dump) does not give them away. Back it up apart from the
+// database: without it every enrolled TOTP must be enrolled again.
+const KeyFile = "account.key"
+
+// KeySize is the size of the account key: AES-256.
+const KeySize = 32
+
+// LoadKey returns the account key kept in the data directory dir, creating
+// it on first use. It refuses a key file that others may read.
+func LoadKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, KeyFile)
+	key, err := readKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return createKey(path)
+	}
+	return key, err
+}
+
+func readKey(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("account key %s: mode %v lets others read it: chmod 600 it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != KeySize {
+		return nil, fmt.Errorf("account key %s: want %d bytes in hex", path, KeySize)
+	}
+	return key, nil
+}
+
+func createKey(path string) ([]byte, error) {
+	key := make([]byte, KeySize)
+	rand.Read(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readKey(path) // another process made it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account key: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("account key %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return key, nil
+}
+
+// sealPrefix marks the format of a sealed secret, so that a later format
+// (or key rotation) can tell them apart.
+const sealPrefix = "v1:"
+
+// errNoKey is returned by TOTP operations on a Service without a key.
+var errNoKey = errors.New("account: TOTP needs the account key (Config.Key, see LoadKey)")
+
+// sealer encrypts TOTP secrets with AES-256-GCM. The associated data binds
+// each sealed secret to its account, so that it cannot be copied to
+// another account's row.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (*sealer, error) {
+	if key == nil {
+		return nil, nil
+	}
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("account key: %d bytes, want %d", len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &sealer{aead: aead}, nil
+}
+
+func sealData(accountID string) []byte { return []byte("kartehub totp " + accountID) }
+
+func (s *sealer) seal(accountID string, secret []byte) (string, error) {
+	if s == nil {
+		return "", errNoKey
+	}
+	nonce := make([]byte, s.aead.NonceSize())
+	rand.Read(nonce)
+	out := s.aead.Seal(nonce, nonce, secret, sealData(accountID))
+	return sealPrefix + base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+func (s *sealer) open(accountID, sealed string) ([]byte, error) {
+	if s == nil {
+		return nil, errNoKey
+	}
+	rest, ok := strings.CutPrefix(sealed, sealPrefix)
+	if !ok {
+		return nil, errors.New("account: sealed TOTP secret in an unknown format")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	n := s.aead.NonceSize()
+	if err != nil || len(b) < n {
+		return nil, errors.New("account: sealed TOTP secret is damaged")
+	}
+	secret, err := s.aead.Open(nil, b[:n], b[n:], sealData(accountID))
+	if err != nil {
+		return nil, errors.New("account: the TOTP secret does not open with this account key (wrong key file?)")
+	}
+	return secret, nil
+}

@@ -1,0 +1,452 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"kartehub/internal/account"
+	"kartehub/internal/karte"
+)
+
+const adminUsage = `Usage:
+  kartehub admin user add LOGIN --name NAME --role ROLE[,ROLE] [--facility ORG[,ORG]]
+                           [--person Practitioner/ID] [--expires DATE]
+  kartehub admin user list
+  kartehub admin user disable|enable|unlock LOGIN
+  kartehub admin user reset-password LOGIN
+  kartehub admin user reset-totp LOGIN
+  kartehub admin user expire LOGIN --at DATE|never
+  kartehub admin client add NAME --role ROLE[,ROLE] [--facility ORG[,ORG]] [--jwks FILE]
+                           [--expires DATE]
+  kartehub admin client list
+  kartehub admin client disable|enable ID
+
+Every command also takes --data DIR | --database URL, anywhere after it.
+
+Roles: physician, nurse, technologist, clerk, researcher, auditor, administrator.
+Facilities are Organization ids. DATE is YYYY-MM-DD (the start of that day,
+local time) or an RFC 3339 time.
+
+"user add" and "user reset-password" print a one-time password, once: only
+its hash is kept, and it must be changed at the first login. "client add"
+prints the client id and, unless --jwks registers public keys (a JWK Set, a
+JWK or PEM) for private_key_jwt, a client secret, once.
+`
+
+// runAdmin runs "kartehub admin user|client VERB ...".
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || strings.HasPrefix(args[0], "-") || strings.HasPrefix(args[1], "-") {
+		fmt.Fprint(stderr, adminUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return nil
+		}
+		return errors.New("admin: want \"user\" or \"client\" and a subcommand, such as \"admin user list\"")
+	}
+	cmd := args[0] + " " + args[1]
+	run, ok := adminCommands[cmd]
+	if !ok {
+		fmt.Fprint(stderr, adminUsage)
+		return fmt.Errorf("admin: unknown command %q", cmd)
+	}
+	a := &adminCmd{name: "admin " + cmd, stdout: stdout, fs: newFlags("admin "+cmd, stderr)}
+	a.sf.register(a.fs)
+	if err := run(ctx, a, args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", a.name, err)
+	}
+	return nil
+}
+
+// adminCmd is one admin command being run.
+type adminCmd struct {
+	name   string
+	fs     *flag.FlagSet
+	sf     storeFlags
+	stdout io.Writer
+	st     karte.Store
+}
+
+// args parses the command line, with flags before, between and after the
+// positional arguments, and checks that there are want of those.
+func (a *adminCmd) args(args []string, want ...string) ([]string, error) {
+	if err := parse(a.fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	for a.fs.NArg() > 0 {
+		pos = append(pos, a.fs.Arg(0))
+		if err := a.fs.Parse(a.fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	if len(pos) != len(want) {
+		if len(want) == 0 {
+			return nil, fmt.Errorf("takes no arguments, got %q", pos)
+		}
+		return nil, fmt.Errorf("want %s, got %d arguments %q", strings.Join(want, " "), len(pos), pos)
+	}
+	return pos, nil
+}
+
+// service opens the store and returns the account service on it.
+func (a *adminCmd) service(ctx context.Context) (*account.Service, error) {
+	st, where, err := a.sf.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	as, ok := st.(karte.AccountStore)
+	if !ok {
+		st.Close()
+		return nil, fmt.Errorf("the store %s keeps no accounts", where)
+	}
+	svc, err := account.New(as, account.Config{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.st = st
+	return svc, nil
+}
+
+func (a *adminCmd) close() {
+	if a.st != nil {
+		a.st.Close()
+	}
+}
+
+// adminCommands are the admin commands by "NOUN VERB".
+var adminCommands = map[string]func(context.Context, *adminCmd, []string) error{
+	"user add":            userAdd,
+	"user list":           userList,
+	"user disable":        userChange("disabled", (*account.Service).DisableUser),
+	"user enable":         userChange("enabled", (*account.Service).EnableUser),
+	"user unlock":         userChange("unlocked", (*account.Service).UnlockUser),
+	"user reset-totp":     userChange("has no TOTP any more: it must enrol again at its next login", (*account.Service).RemoveTOTP),
+	"user reset-password": userResetPassword,
+	"user expire":         userExpire,
+	"client add":          clientAdd,
+	"client list":         clientList,
+	"client disable":      clientChange("disabled", (*account.Service).DisableClient),
+	"client enable":       clientChange("enabled", (*account.Service).EnableClient),
+}
+
+func userAdd(ctx context.Context, a *adminCmd, args []string) error {
+	name := a.fs.String("name", "", "display name (required)")
+	roles := a.fs.String("role", "", "roles, comma-separated (required)")
+	facilities := a.fs.String("facility", "", "Organization ids, comma-separated")
+	person := a.fs.String("person", "", "FHIR resource of the person, e.g. Practitioner/123")
+	expires := a.fs.String("expires", "", "no login from DATE on")
+	pos, err := a.args(args, "LOGIN")
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("--name is required")
+	}
+	if *roles == "" {
+		return fmt.Errorf("--role is required (%s)", strings.Join(karte.Roles, ", "))
+	}
+	at, err := adminDate(*expires)
+	if err != nil {
+		return fmt.Errorf("--expires: %w", err)
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	acc, pw, err := svc.CreateUser(ctx, account.NewUser{
+		Login: pos[0], Name: *name, Person: *person,
+		Roles: adminList(*roles), Facilities: adminList(*facilities), ExpiresAt: at,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "created account %s (%s), id %s, roles %s, facilities %s\n",
+		acc.Login, acc.Name, acc.ID, strings.Join(acc.Roles, ","), adminDash(strings.Join(acc.Facilities, ",")))
+	adminOneTime(a.stdout, acc.Login, pw)
+	return nil
+}
+
+func adminOneTime(w io.Writer, login, pw string) {
+	fmt.Fprintf(w, "one-time password of %s (shown only now; it must be changed at the first login): %s\n", login, pw)
+}
+
+func userResetPassword(ctx context.Context, a *adminCmd, args []string) error {
+	pos, err := a.args(args, "LOGIN")
+	if err != nil {
+		return err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	pw, err := svc.ResetPassword(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	adminOneTime(a.stdout, strings.ToLower(pos[0]), pw)
+	return nil
+}
+
+func userExpire(ctx context.Context, a *adminCmd, args []string) error {
+	atFlag := a.fs.String("at", "", "DATE from which the account cannot log in, or never (required)")
+	pos, err := a.args(args, "LOGIN")
+	if err != nil {
+		return err
+	}
+	if *atFlag == "" {
+		return errors.New("--at DATE is required (or --at never)")
+	}
+	at, err := adminDate(*atFlag)
+	if err != nil {
+		return fmt.Errorf("--at: %w", err)
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := svc.ExpireUser(ctx, pos[0], at); err != nil {
+		return err
+	}
+	if at.IsZero() {
+		fmt.Fprintf(a.stdout, "%s does not expire\n", strings.ToLower(pos[0]))
+	} else {
+		fmt.Fprintf(a.stdout, "%s cannot log in from %s\n", strings.ToLower(pos[0]), at.Local().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// userChange is a command that changes one account and reports it.
+func userChange(done string, fn func(*account.Service, context.Context, string) error) func(context.Context, *adminCmd, []string) error {
+	return func(ctx context.Context, a *adminCmd, args []string) error {
+		pos, err := a.args(args, "LOGIN")
+		if err != nil {
+			return err
+		}
+		svc, err := a.service(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if err := fn(svc, ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s %s\n", strings.ToLower(pos[0]), done)
+		return nil
+	}
+}
+
+func userList(ctx context.Context, a *adminCmd, args []string) error {
+	if _, err := a.args(args); err != nil {
+		return err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	users, err := svc.Users(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LOGIN\tNAME\tROLES\tFACILITIES\tSTATUS\tTOTP\tLAST LOGIN\tEXPIRES")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Login, u.Name, strings.Join(u.Roles, ","),
+			adminDash(strings.Join(u.Facilities, ",")), adminUserStatus(u, now), adminTOTPState(u), adminTime(u.LastLogin), adminTime(u.ExpiresAt))
+	}
+	return tw.Flush()
+}
+
+func adminUserStatus(u *karte.Account, now time.Time) string {
+	var s []string
+	switch {
+	case u.Disabled:
+		s = append(s, "disabled")
+	case !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt):
+		s = append(s, "expired")
+	case now.Before(u.LockedUntil):
+		s = append(s, "locked until "+u.LockedUntil.Local().Format("15:04:05"))
+	default:
+		s = append(s, "active")
+	}
+	if u.MustChangePassword {
+		s = append(s, "must change password")
+	}
+	return strings.Join(s, ", ")
+}
+
+func adminTOTPState(u *karte.Account) string {
+	switch {
+	case u.TOTPEnabled:
+		return "enrolled"
+	case u.TOTPSecret != "":
+		return "pending"
+	}
+	return "none"
+}
+
+func clientAdd(ctx context.Context, a *adminCmd, args []string) error {
+	roles := a.fs.String("role", "", "roles, comma-separated (required)")
+	facilities := a.fs.String("facility", "", "Organization ids, comma-separated")
+	jwks := a.fs.String("jwks", "", "file of public keys (JWK Set, JWK or PEM) for private_key_jwt, instead of a secret")
+	expires := a.fs.String("expires", "", "no authentication from DATE on")
+	pos, err := a.args(args, "NAME")
+	if err != nil {
+		return err
+	}
+	if *roles == "" {
+		return fmt.Errorf("--role is required (%s)", strings.Join(karte.Roles, ", "))
+	}
+	at, err := adminDate(*expires)
+	if err != nil {
+		return fmt.Errorf("--expires: %w", err)
+	}
+	var keys []byte
+	if *jwks != "" {
+		if keys, err = os.ReadFile(*jwks); err != nil {
+			return fmt.Errorf("--jwks: %w", err)
+		}
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	c, secret, err := svc.CreateClient(ctx, account.NewClient{
+		Name: pos[0], Roles: adminList(*roles), Facilities: adminList(*facilities), PublicKeys: keys, ExpiresAt: at,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "registered client %q, roles %s, facilities %s\n", c.Name, strings.Join(c.Roles, ","),
+		adminDash(strings.Join(c.Facilities, ",")))
+	fmt.Fprintf(a.stdout, "client_id:     %s\n", c.ID)
+	if secret != "" {
+		fmt.Fprintf(a.stdout, "client_secret: %s\n(shown only now: kartehub keeps only its hash)\n", secret)
+		return nil
+	}
+	parsed, err := account.ParseJWKS(c.JWKS)
+	if err != nil {
+		return err
+	}
+	var kids []string
+	for _, k := range parsed {
+		kids = append(kids, k.KID)
+	}
+	fmt.Fprintf(a.stdout, "authentication: private_key_jwt, keys %s\n", strings.Join(kids, ", "))
+	return nil
+}
+
+func clientList(ctx context.Context, a *adminCmd, args []string) error {
+	if _, err := a.args(args); err != nil {
+		return err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	clients, err := svc.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tROLES\tFACILITIES\tAUTH\tSTATUS\tEXPIRES")
+	for _, c := range clients {
+		auth := "secret"
+		if len(c.JWKS) > 0 {
+			keys, err := account.ParseJWKS(c.JWKS)
+			auth = fmt.Sprintf("private_key_jwt (%d keys)", len(keys))
+			if err != nil {
+				auth = "private_key_jwt (bad keys)"
+			}
+		}
+		status := "active"
+		switch {
+		case c.Disabled:
+			status = "disabled"
+		case !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt):
+			status = "expired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, strings.Join(c.Roles, ","),
+			adminDash(strings.Join(c.Facilities, ",")), auth, status, adminTime(c.ExpiresAt))
+	}
+	return tw.Flush()
+}
+
+// clientChange is a command that changes one client and reports it.
+func clientChange(done string, fn func(*account.Service, context.Context, string) error) func(context.Context, *adminCmd, []string) error {
+	return func(ctx context.Context, a *adminCmd, args []string) error {
+		pos, err := a.args(args, "ID")
+		if err != nil {
+			return err
+		}
+		svc, err := a.service(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if err := fn(svc, ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "client %s %s\n", pos[0], done)
+		return nil
+	}
+}
+
+// adminDate reads YYYY-MM-DD (the start of the day, local time) or RFC
+// 3339; "" and "never" are the zero time.
+func adminDate(s string) (time.Time, error) {
+	switch s {
+	case "", "never":
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want YYYY-MM-DD or an RFC 3339 time such as 2026-03-31T17:00:00+09:00", s)
+	}
+	return t, nil
+}
+
+// adminList splits a comma-separated flag value.
+func adminList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func adminTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func adminDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
