@@ -108,7 +108,12 @@ func (a *adminCmd) service(ctx context.Context) (*account.Service, error) {
 		st.Close()
 		return nil, fmt.Errorf("the store %s keeps no accounts", where)
 	}
-	svc, err := account.New(as, account.Config{})
+	key, err := account.LoadKey(a.sf.data)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc, err := account.New(as, account.Config{Key: key})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
+	"kartehub/internal/account"
 	"kartehub/internal/fhirapi"
 	"kartehub/internal/karte"
 	"kartehub/internal/listen"
@@ -58,6 +60,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	if err := bootstrapAdmin(ctx, st, sf.data, stdout); err != nil {
+		return err
+	}
 	ln, err := listen.Open(lc)
 	if errors.Is(err, listen.ErrPlaintext) {
 		return fmt.Errorf("--http %s: refusing plain HTTP on an address that is not loopback: serve HTTPS with --tls-cert and --tls-key or --tls-self-signed, or accept unencrypted traffic with --insecure-http", *httpAddr)
@@ -136,5 +141,34 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// bootstrapAdmin creates the administrator account on a store that has no
+// account yet, and shows its one-time password on the console, once. The
+// password goes to stdout, not to the log: logs are kept and shipped, and a
+// secret must never be in them.
+func bootstrapAdmin(ctx context.Context, st karte.Store, dir string, stdout io.Writer) error {
+	as, ok := st.(karte.AccountStore)
+	if !ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key, err := account.LoadKey(dir)
+	if err != nil {
+		return err
+	}
+	svc, err := account.New(as, account.Config{Key: key})
+	if err != nil {
+		return err
+	}
+	login, pw, created, err := svc.EnsureAdmin(ctx)
+	if err != nil || !created {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created the administrator account %q with the one-time password\n\n    %s\n\n"+
+		"It is shown only this once. Change it and enrol a TOTP authenticator at the first login.\n", login, pw)
 	return nil
 }
