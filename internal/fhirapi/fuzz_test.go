@@ -28,6 +28,13 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/p1"}},{"request":{"method":"DELETE","url":"Patient?identifier=a|b"}}]}`},
 		{"GET", "/fhir/Patient/p1/_history?_count=1&_since=2020", ""},
 		{"DELETE", "/fhir/Patient?identifier=x", ""},
+		{"GET", "/fhir/Observation?patient=Patient/p1&code=http://loinc.org|8867-4&_sort=-date,_id&_count=2", ""},
+		{"GET", "/fhir/Patient?name:contains=やまだ&birthdate=ge1950&_has:Observation:patient:code=x&_total=accurate", ""},
+		{"GET", "/fhir/Observation?subject:Patient.name=a&value-quantity=gt5.4|http://unitsofmeasure.org|mg&_include=Observation:subject", ""},
+		{"GET", "/fhir/Observation?code-value-quantity=http://loinc.org|1$lt10&_elements=code&_summary=true", ""},
+		{"GET", "/fhir?_type=Patient,Observation&_lastUpdated=ap2020-01&_cursor=eyJrIjpbXSwiciI6MX0", ""},
+		{"GET", "/fhir/Patient/p1/$everything?_count=1", ""},
+		{"POST", "/fhir/Patient/_search", "name=x&_sort=family"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, []byte(s.body))
