@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"kartehub/internal/account"
@@ -24,6 +26,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var sf storeFlags
 	sf.register(fs)
 	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP listen address (FHIR API at /fhir); plain HTTP only on loopback unless --insecure-http")
+	baseURL := fs.String("base-url", "", "public URL of the FHIR base, e.g. https://hub.example.jp/fhir, for links in responses (default: from each request's Host)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (chain) file, PEM")
 	tlsKey := fs.String("tls-key", "", "private key file of --tls-cert, PEM")
 	tlsSelfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed ECDSA certificate kept in --data (tls-selfsigned.crt/.key), for trials: clients pin its fingerprint")
@@ -35,6 +38,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	base, err := checkBaseURL(*baseURL)
+	if err != nil {
+		return err
 	}
 	minTLS, err := listen.ParseVersion(*tlsMin)
 	if err != nil {
@@ -91,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("serving plain HTTP on an address that is not loopback (--insecure-http): traffic is not encrypted", "http", ln.Addr().String())
 	}
 	log.Info("kartehub serving", append(serving, "fhir", ln.URL("/fhir"))...)
-	return serveHTTP(ctx, ln, listen.IdentifyClient(Handler(ctx, st, log)), log)
+	return serveHTTP(ctx, ln, listen.IdentifyClient(handler(ctx, st, log, base)), log)
 }
 
 // NewHandler returns kartehub's HTTP handler on store st: the FHIR API at
@@ -103,9 +110,15 @@ func NewHandler(st karte.Store, log *slog.Logger) http.Handler {
 
 // Handler is NewHandler with background work (reindexing) bound to ctx.
 func Handler(ctx context.Context, st karte.Store, log *slog.Logger) http.Handler {
+	return handler(ctx, st, log, "")
+}
+
+// handler builds the HTTP handler; base, if set, is the public FHIR base.
+func handler(ctx context.Context, st karte.Store, log *slog.Logger, base string) http.Handler {
 	mux := http.NewServeMux()
 	svc, jobs := newService(ctx, st, log)
 	api := fhirapi.New(svc, log, "/fhir")
+	api.Base = base
 	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(jobs())
@@ -171,4 +184,17 @@ func bootstrapAdmin(ctx context.Context, st karte.Store, dir string, stdout io.W
 	fmt.Fprintf(stdout, "Created the administrator account %q with the one-time password\n\n    %s\n\n"+
 		"It is shown only this once. Change it and enrol a TOTP authenticator at the first login.\n", login, pw)
 	return nil
+}
+
+// checkBaseURL validates --base-url: an absolute http(s) URL, kept without
+// a trailing slash.
+func checkBaseURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("--base-url %q: want an absolute http(s) URL such as https://hub.example.jp/fhir", s)
+	}
+	return strings.TrimSuffix(s, "/"), nil
 }

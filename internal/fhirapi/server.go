@@ -21,6 +21,11 @@ const maxBody = 256 << 20
 // Handler serves the FHIR REST API. Mount it with its prefix, e.g.
 // mux.Handle("/fhir/", h).
 type Handler struct {
+	// Base is the public URL of the FHIR base (https://hub.example.jp/fhir),
+	// for links and fullUrls. Empty: taken from each request, which suits
+	// trials but lets a client's Host header choose the links it gets.
+	Base string
+
 	svc    *record.Service
 	log    *slog.Logger
 	prefix string
@@ -272,8 +277,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // baseURL is the absolute FHIR base of this request, for Location headers
-// and fullUrls.
+// and fullUrls: Base if set, else taken from the request's Host and
+// X-Forwarded-Proto, which the client controls.
 func (h *Handler) baseURL(r *http.Request) string {
+	if h.Base != "" {
+		return h.Base
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
