@@ -81,7 +81,7 @@ func scanFile(i int, file string, chunk int, keep bool) *scanned {
 			if e.Resource == nil {
 				continue
 			}
-			walkRefs(e.Resource, func(ref string) {
+			fhir.WalkReferences(e.Resource, func(_ *fhir.Object, _ int, ref string) {
 				if strings.HasPrefix(ref, "urn:") && s.defines[ref] == "" && !seen[ref] {
 					seen[ref] = true
 					s.uses = append(s.uses, ref)
@@ -102,23 +102,6 @@ func entryKey(method, url string) string {
 		return ""
 	}
 	return url
-}
-
-func walkRefs(v fhir.Value, fn func(string)) {
-	switch v := v.(type) {
-	case *fhir.Object:
-		for _, m := range v.Members {
-			if s, ok := m.Value.(string); ok && m.Key == "reference" {
-				fn(s)
-				continue
-			}
-			walkRefs(m.Value, fn)
-		}
-	case []fhir.Value:
-		for _, e := range v {
-			walkRefs(e, fn)
-		}
-	}
 }
 
 // planner releases scanned files for loading in the order they were given.

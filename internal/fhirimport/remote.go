@@ -83,7 +83,11 @@ func encodeBundle(kind string, b record.Bundle) *fhir.Object {
 	entries := make([]fhir.Value, len(b.Entries))
 	for i, e := range b.Entries {
 		if e.Resource != nil && len(b.KnownRefs) > 0 {
-			resolveKnown(e.Resource, b.KnownRefs)
+			fhir.WalkReferences(e.Resource, func(obj *fhir.Object, i int, ref string) {
+				if to, found := b.KnownRefs[ref]; found {
+					obj.Members[i].Value = to
+				}
+			})
 		}
 		req := &fhir.Object{}
 		req.Set("method", e.Method)
@@ -109,26 +113,6 @@ func encodeBundle(kind string, b record.Bundle) *fhir.Object {
 	out.Set("type", kind)
 	out.Set("entry", entries)
 	return out
-}
-
-// resolveKnown rewrites references that known maps, in place.
-func resolveKnown(v fhir.Value, known map[string]string) {
-	switch v := v.(type) {
-	case *fhir.Object:
-		for i, m := range v.Members {
-			if s, ok := m.Value.(string); ok && m.Key == "reference" {
-				if to, found := known[s]; found {
-					v.Members[i].Value = to
-				}
-				continue
-			}
-			resolveKnown(m.Value, known)
-		}
-	case []fhir.Value:
-		for _, e := range v {
-			resolveKnown(e, known)
-		}
-	}
 }
 
 // resultsOf reads the per-entry statuses of a response Bundle.

@@ -111,20 +111,6 @@ func stamp(res *fhir.Object, id string, version int64, at time.Time) []byte {
 	return fhir.Append(nil, res)
 }
 
-// identifiersOf returns the identifiers of res, the index kept when no
-// search engine is configured.
-func identifiersOf(res *fhir.Object) []karte.Identifier {
-	ids, _ := res.Get("identifier")
-	list, _ := ids.([]fhir.Value)
-	out := make([]karte.Identifier, 0, len(list))
-	for _, v := range list {
-		if o, ok := v.(*fhir.Object); ok && o.String("value") != "" {
-			out = append(out, karte.Identifier{System: o.String("system"), Value: o.String("value")})
-		}
-	}
-	return out
-}
-
 // draft wraps res for writing, with the service's indexer.
 func (s *Service) draft(res *fhir.Object) *draft {
 	d := &draft{res: res}

@@ -97,7 +97,7 @@ func collectRefs(reqs []*request, b Bundle) []refSlot {
 		if r.res == nil || r.method == "PATCH" {
 			continue
 		}
-		walkReferences(r.res, func(obj *fhir.Object, at int, ref string) {
+		fhir.WalkReferences(r.res, func(obj *fhir.Object, at int, ref string) {
 			if fullURLs[ref] || strings.HasPrefix(ref, "urn:") || strings.Contains(ref, "?") {
 				slots = append(slots, refSlot{r.index, obj, at, ref})
 			}
@@ -145,24 +145,6 @@ func resolveFixedRefs(reqs []*request, slots []refSlot, refs, known map[string]s
 		sl.obj.Members[sl.at].Value = target
 	}
 	return open
-}
-
-// walkReferences calls fn for every Reference.reference string in v.
-func walkReferences(v fhir.Value, fn func(obj *fhir.Object, at int, ref string)) {
-	switch v := v.(type) {
-	case *fhir.Object:
-		for i, m := range v.Members {
-			if s, ok := m.Value.(string); ok && m.Key == "reference" {
-				fn(v, i, s)
-				continue
-			}
-			walkReferences(m.Value, fn)
-		}
-	case []fhir.Value:
-		for _, e := range v {
-			walkReferences(e, fn)
-		}
-	}
 }
 
 func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, refs map[string]string, at time.Time) ([]Result, error) {

@@ -7,6 +7,7 @@ import (
 
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
+	"kartehub/internal/search"
 )
 
 // decode parses and validates a resource sent for type typ.
@@ -144,7 +145,7 @@ func (d *draft) index() *karte.Index {
 		if d.indexer != nil {
 			d.ix = d.indexer(d.res)
 		} else {
-			d.ix = &karte.Index{Identifiers: identifiersOf(d.res)}
+			d.ix = &karte.Index{Identifiers: search.Identifiers(d.res)}
 		}
 	}
 	return d.ix

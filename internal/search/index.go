@@ -42,7 +42,7 @@ func compile(p *searchparam.Param) *compiledParam {
 // resource that validates is never refused for the index's sake.
 func (e *Engine) Index(res *fhir.Object) *karte.Index {
 	typ := res.String("resourceType")
-	ix := &karte.Index{Identifiers: identifiers(res)}
+	ix := &karte.Index{Identifiers: Identifiers(res)}
 	for _, p := range e.reg.Params(typ) {
 		if p.Expression == "" || p.Code == "_id" || p.Code == "_lastUpdated" {
 			continue
@@ -62,9 +62,9 @@ func (e *Engine) Index(res *fhir.Object) *karte.Index {
 	return ix
 }
 
-// identifiers are the resource's own identifiers, for conditional
-// interactions.
-func identifiers(res *fhir.Object) []karte.Identifier {
+// Identifiers are the resource's own identifiers, which the store keeps
+// for conditional interactions even without a search index.
+func Identifiers(res *fhir.Object) []karte.Identifier {
 	v, _ := res.Get("identifier")
 	list, _ := v.([]fhir.Value)
 	var out []karte.Identifier

@@ -80,7 +80,7 @@ func TestReferences(t *testing.T) {
 				t.Fatalf("%s generated twice", key)
 			}
 			ids[key] = true
-			walkRefs(obj, func(ref string) { refs = append(refs, ref) })
+			fhir.WalkReferences(obj, func(_ *fhir.Object, _ int, ref string) { refs = append(refs, ref) })
 		}
 	}
 	if len(refs) == 0 {
@@ -89,23 +89,6 @@ func TestReferences(t *testing.T) {
 	for _, ref := range refs {
 		if !ids[ref] {
 			t.Fatalf("reference %q points at nothing generated", ref)
-		}
-	}
-}
-
-func walkRefs(v fhir.Value, fn func(string)) {
-	switch v := v.(type) {
-	case *fhir.Object:
-		for _, m := range v.Members {
-			if s, ok := m.Value.(string); ok && m.Key == "reference" {
-				fn(s)
-				continue
-			}
-			walkRefs(m.Value, fn)
-		}
-	case []fhir.Value:
-		for _, e := range v {
-			walkRefs(e, fn)
 		}
 	}
 }
