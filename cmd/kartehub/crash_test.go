@@ -6,11 +6,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"kartehub/internal/oauth/oauthtest"
+	"kartehub/internal/store/sqlite"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,7 +77,9 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
+	id, secret := registerClient(t, bin, data, "physician")
 	cmd, base := startServer(t, bin, data)
+	client := authorised(t, base, id, secret)
 
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -87,7 +92,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				n := int(next.Add(1))
-				resp, err := http.Post(base, "application/fhir+json", bytes.NewReader(pairBundle(n)))
+				resp, err := client.Post(base, "application/fhir+json", bytes.NewReader(pairBundle(n)))
 				if err != nil {
 					continue
 				}
@@ -123,12 +128,12 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 
 	cmd, base = startServer(t, bin, data)
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	client = authorised(t, base, id, secret)
 	sent := int(next.Load())
 	lost, partial := 0, 0
 	for n := 1; n <= sent; n++ {
-		p := status(t, base+fmt.Sprintf("/Patient/crash-p-%d", n))
-		o := status(t, base+fmt.Sprintf("/Observation/crash-o-%d", n))
+		p := status(t, client, base+fmt.Sprintf("/Patient/crash-p-%d", n))
+		o := status(t, client, base+fmt.Sprintf("/Observation/crash-o-%d", n))
 		if acked[n] && (p != 200 || o != 200) {
 			lost++
 			t.Errorf("acknowledged transaction %d lost: Patient %d, Observation %d", n, p, o)
@@ -138,13 +143,90 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			t.Errorf("transaction %d is half written: Patient %d, Observation %d", n, p, o)
 		}
 	}
-	t.Logf("%d transactions sent, %d acknowledged before SIGKILL; after restart %d lost, %d partial",
-		sent, len(acked), lost, partial)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	audited := auditedTransactions(t, bin, data)
+	if audited < len(acked) {
+		t.Errorf("%d transactions acknowledged, but only %d successful transactions audited", len(acked), audited)
+	}
+	t.Logf("%d transactions sent, %d acknowledged before SIGKILL; after restart %d lost, %d partial; %d audited, trail intact",
+		sent, len(acked), lost, partial, audited)
 }
 
-func status(t *testing.T, url string) int {
+// registerClient registers an API client with "kartehub admin client add",
+// as an operator would, and returns its id and secret.
+func registerClient(t *testing.T, bin, data string, roles string) (id, secret string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	out, err := exec.Command(bin, "admin", "client", "add", "crash test", "--role", roles, "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("admin client add: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id:"); ok {
+			id = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret:"); ok {
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		t.Fatalf("admin client add printed no id or secret:\n%s", out)
+	}
+	return id, secret
+}
+
+// authorised returns an HTTP client that carries an access token of the
+// client id, got from the server's token endpoint.
+func authorised(t *testing.T, base, id, secret string) *http.Client {
+	t.Helper()
+	tok, err := oauthtest.ClientCredentials(context.Background(), http.DefaultClient, strings.TrimSuffix(base, "/fhir"), id, secret, "system/*.cruds")
+	if err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	return &http.Client{Transport: bearer(tok.AccessToken)}
+}
+
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// auditedTransactions checks the audit trail with "kartehub audit verify"
+// and counts the successful transactions it records.
+func auditedTransactions(t *testing.T, bin, data string) int {
+	t.Helper()
+	if out, err := exec.Command(bin, "audit", "verify", "--data", data).CombinedOutput(); err != nil {
+		t.Fatalf("audit verify after the crash: %v\n%s", err, out)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(data, "kartehub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := 0
+	for after := int64(0); ; {
+		recs, err := st.AuditRecords(context.Background(), after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if bytes.Contains(r.Event, []byte(`"code":"transaction"`)) && bytes.Contains(r.Event, []byte(`"outcome":"0"`)) {
+				n++
+			}
+			after = r.Seq
+		}
+		if len(recs) < 1000 {
+			return n
+		}
+	}
+}
+
+func status(t *testing.T, client *http.Client, url string) int {
+	t.Helper()
+	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,8 @@ func (c *Chain) Every() int { return int(c.every) }
 
 // Next returns the record that follows last (nil for the first record of
 // a log) with time t and event. It carries a checkpoint if its Seq is a
-// multiple of Every, or if sign is set.
+// multiple of Every, or if sign is set. Its Index is left for the caller
+// to set (Writer sets it with Index), since the chain does not cover it.
 func (c *Chain) Next(last *karte.AuditRecord, t time.Time, event []byte, sign bool) karte.AuditRecord {
 	r := karte.AuditRecord{Seq: 1, Time: t, Event: event, Prev: make([]byte, HashSize)}
 	if last != nil {

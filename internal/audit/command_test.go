@@ -77,6 +77,46 @@ func TestVerifyCommand(t *testing.T) {
 	}
 }
 
+// TestVerifyCommandIndex: verify reports index rows removed to hide a
+// record from searches, and notes records written before the index.
+func TestVerifyCommandIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kartehub; skipped in -short mode")
+	}
+	bin := build(t)
+	data := t.TempDir()
+	db := filepath.Join(data, "kartehub.db")
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeLog(t, st, data, 10)
+	st.Close()
+	tamper := func(stmts ...string) {
+		conn, err := sqlite3.Open(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, stmt := range stmts {
+			if err := conn.Exec(stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
+	tamper(`DROP TRIGGER audit_index_no_delete`, `DELETE FROM audit_index WHERE seq <= 2`)
+	code, out := run(t, bin, "audit", "verify", "--data", data)
+	if code != 0 || !strings.Contains(out, "\nnote: records 1 to 2 have no search index") {
+		t.Fatalf("verify of a trail indexed from record 3: exit %d, output:\n%s", code, out)
+	}
+	tamper(`DELETE FROM audit_index WHERE seq = 7 AND name = 'patient'`)
+	code, out = run(t, bin, "audit", "verify", "--data", data)
+	if code == 0 || !strings.HasPrefix(out, "audit trail BROKEN at record 7: its search index does not match its event (missing patient=Patient/p7)") {
+		t.Fatalf("verify of a trail with index rows removed: exit %d, output:\n%s", code, out)
+	}
+	t.Logf("index rows removed: exit %d\n%s", code, out)
+}
+
 // TestVerifyCommandPostgres runs "kartehub audit verify --database" on a
 // PostgreSQL database, with the key in the data directory.
 func TestVerifyCommandPostgres(t *testing.T) {

@@ -35,6 +35,16 @@
 // and names the first broken record and what is wrong with it. The command
 // "kartehub audit verify" runs it.
 //
+// Auditors find records by an index: Index derives from each AuditEvent
+// the values it is searched by (patient, agent, entity, action, type,
+// subtype, outcome, address, ...), the Writer hands them to the log with
+// the record (karte.AuditRecord.Index), and the engine stores them in the
+// same transaction and searches them (karte.AuditSearcher). The index is
+// derived data: the hash chain does not cover it, and Verify derives it
+// again from every event and reports stored entries that differ
+// (IndexMismatch), which is what removing a record from the index, to hide
+// it from searches, looks like.
+//
 // Several servers on one PostgreSQL database append to one log: the engine
 // serialises appends, and a Writer that finds its view of the log stale
 // chains its batch again. They must then share one signing key (copy the key

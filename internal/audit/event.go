@@ -105,6 +105,10 @@ type Event struct {
 	Query string
 	// RequestID is the X-Request-Id of the HTTP request, if any.
 	RequestID string
+	// BreakGlass is the reason a user gave for emergency access, when the
+	// access relied on it: the user agent's purposeOfUse is then BTG
+	// ("break the glass"), so that reviewers find these accesses first.
+	BreakGlass string
 }
 
 // User is the person behind an Event.
@@ -124,7 +128,7 @@ type User struct {
 // Facility is a hospital or clinic of the network, recorded as the user
 // agent's location.
 type Facility struct {
-	Reference    string // a Location, if the facility has one
+	Reference    string // the facility's Organization or Location, e.g. "Organization/hub"
 	System, Code string // e.g. the 10-digit medical institution code and its system
 	Name         string
 }
@@ -159,6 +163,7 @@ const (
 	sourceTypeSystem   = "http://terminology.hl7.org/CodeSystem/security-source-type"
 	participationType  = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 	roleClassSystem    = "http://terminology.hl7.org/CodeSystem/v3-RoleClass"
+	actReasonSystem    = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 	balpEntityTypeCode = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
 )
 
@@ -286,13 +291,20 @@ func (e *Event) agents(src Source, action Action) []agent {
 		} else {
 			ua.Type = &codeableConcept{Coding: []coding{{System: roleClassSystem, Code: "AGNT", Display: "agent"}}}
 		}
+		if e.BreakGlass != "" {
+			ua.PurposeOfUse = []codeableConcept{{Coding: []coding{{System: actReasonSystem, Code: "BTG", Display: "break the glass"}}, Text: text(e.BreakGlass)}}
+		}
 		for _, r := range u.Roles {
 			if c := r.coding(); c.Code != "" {
 				ua.Role = append(ua.Role, codeableConcept{Coding: []coding{c}})
 			}
 		}
 		if f := u.Facility; f != nil {
-			loc := &reference{Reference: text(f.Reference), Type: "Location", Display: text(f.Name)}
+			typ, _, _ := strings.Cut(text(f.Reference), "/")
+			if typ == "" {
+				typ = "Location"
+			}
+			loc := &reference{Reference: text(f.Reference), Type: typ, Display: text(f.Name)}
 			if code := text(f.Code); code != "" {
 				loc.Identifier = &identifier{System: uri(f.System), Value: code}
 			}
@@ -428,6 +440,7 @@ type coding struct {
 
 type codeableConcept struct {
 	Coding []coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
 }
 
 type identifier struct {
@@ -455,6 +468,8 @@ type agent struct {
 	Requestor bool              `json:"requestor"`
 	Location  *reference        `json:"location,omitempty"`
 	Network   *network          `json:"network,omitempty"`
+	// PurposeOfUse flags an access under break-glass.
+	PurposeOfUse []codeableConcept `json:"purposeOfUse,omitempty"`
 }
 
 type source struct {

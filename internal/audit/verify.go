@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"kartehub/internal/karte"
@@ -21,6 +23,11 @@ type Report struct {
 	// someone able to write to the database could rewrite or drop them
 	// without Verify noticing, until the next checkpoint.
 	LastCheckpoint int64
+	// Unindexed counts the records at the start of the log that have no
+	// index entries although their events have some: records written
+	// before kartehub indexed the trail (schema version 6). Audit searches
+	// do not find them; reading the log in order (export, verify) does.
+	Unindexed int64
 }
 
 // Problem is what is wrong with a broken audit log.
@@ -46,11 +53,18 @@ const (
 	// Malformed: a field does not have its size, or records come out of
 	// order.
 	Malformed
+	// IndexMismatch: the record's stored index entries are not those
+	// derived from its event (see Index): entries were removed, added or
+	// changed in the database, so that searches miss the record or find it
+	// where they should not; or the event was rewritten, with the hashes
+	// after it, past the last checkpoint, and the index was not. Verify
+	// reports it only when the chain is otherwise intact.
+	IndexMismatch
 )
 
 var problemNames = [...]string{
 	Altered: "altered", Deleted: "deleted", Inserted: "inserted", BadSignature: "bad signature",
-	MissingCheckpoint: "missing checkpoint", Malformed: "malformed",
+	MissingCheckpoint: "missing checkpoint", Malformed: "malformed", IndexMismatch: "index mismatch",
 }
 
 func (p Problem) String() string {
@@ -95,7 +109,11 @@ const recent = 64
 
 // Verify walks the whole log in Seq order. It recomputes every hash, checks
 // that every record links to the one before and that the sequence has no
-// gaps, and checks every checkpoint signature. It returns the report and a
+// gaps, and checks every checkpoint signature. It also derives each
+// record's index entries from its event and compares them with the stored
+// ones, but for records at the start of the log stored without any
+// (Report.Unindexed); the first mismatch is reported (IndexMismatch, with
+// a full report) only if the chain is intact. It returns the report and a
 // *BrokenError for the first broken record, or a nil error if the log is
 // intact; any other error means it could not read the log. The report
 // covers the records before the broken one.
@@ -130,6 +148,9 @@ func (v *Verifier) Verify(ctx context.Context, log karte.AuditLog) (*Report, err
 			}
 		}
 		if len(recs) < page {
+			if w.index != nil {
+				return rep, w.index
+			}
 			return rep, nil
 		}
 		after = recs[len(recs)-1].Seq
@@ -145,6 +166,11 @@ type walk struct {
 	// hashes of the last good records, by seq % recent, to recognise an
 	// insertion: a record that links to one further back than the last.
 	hashes [recent][]byte
+	// indexed is set from the first record stored with index entries on:
+	// from there, every record must have its entries.
+	indexed bool
+	// index is the first index mismatch, reported if the chain is intact.
+	index *BrokenError
 }
 
 func broken(seq int64, p Problem, format string, args ...any) *BrokenError {
@@ -194,6 +220,7 @@ func (w *walk) check(r *karte.AuditRecord) error {
 	case w.every > 0 && r.Seq%w.every == 0:
 		return broken(r.Seq, MissingCheckpoint, "no checkpoint, but one is due every %d records: the signature was removed", w.every)
 	}
+	w.checkIndex(r)
 	w.prev = r.Hash
 	w.hashes[r.Seq%recent] = r.Hash
 	w.rep.Records++
@@ -211,4 +238,57 @@ func (w *walk) linksBack(h []byte) int64 {
 		}
 	}
 	return 0
+}
+
+// checkIndex compares r's stored index entries with those of its event,
+// and keeps the first mismatch.
+func (w *walk) checkIndex(r *karte.AuditRecord) {
+	want, _ := Index(r.Event) // an event that is no JSON object has no entries
+	got := r.Index
+	switch {
+	case slices.Equal(got, want):
+	case len(got) == 0 && !w.indexed:
+		w.rep.Unindexed++
+	case w.index == nil:
+		w.index = broken(r.Seq, IndexMismatch, "its search index does not match its event (%s): index rows were altered in the database, "+
+			"so that searches miss the record or find it falsely, or the event was rewritten with its hashes recomputed after the last checkpoint, "+
+			"and the index still shows what it said", indexDiff(got, want))
+	}
+	w.indexed = w.indexed || len(got) > 0
+}
+
+// indexDiff describes how the stored entries got differ from want.
+func indexDiff(got, want []karte.AuditIndexEntry) string {
+	var missing, extra []string
+	i, j := 0, 0
+	for i < len(got) || j < len(want) {
+		var c int
+		switch {
+		case i == len(got):
+			c = 1
+		case j == len(want):
+			c = -1
+		default:
+			c = CompareIndexEntries(got[i], want[j])
+		}
+		switch {
+		case c > 0:
+			missing = append(missing, want[j].Name+"="+want[j].Value)
+			j++
+		case c < 0:
+			extra = append(extra, got[i].Name+"="+got[i].Value)
+			i++
+		default:
+			i++
+			j++
+		}
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing "+strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		parts = append(parts, "unexpected "+strings.Join(extra, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -67,6 +67,7 @@ type Writer struct {
 type pending struct {
 	time   time.Time
 	event  []byte
+	index  []karte.AuditIndexEntry
 	sign   bool
 	result chan error
 }
@@ -126,7 +127,13 @@ func (w *Writer) record(ctx context.Context, e *Event, sign bool) error {
 	if err != nil {
 		return err
 	}
-	p := &pending{time: t, event: data, sign: sign, result: make(chan error, 1)}
+	// The index is derived here, in the caller's goroutine, so that the
+	// loop appending for everyone spends no time on it.
+	index, err := Index(data)
+	if err != nil {
+		return err
+	}
+	p := &pending{time: t, event: data, index: index, sign: sign, result: make(chan error, 1)}
 	if err := w.enqueue(ctx, p); err != nil {
 		return err
 	}
@@ -275,6 +282,7 @@ func (w *Writer) link(last *karte.AuditRecord, batch []*pending) []karte.AuditRe
 	for i, p := range batch {
 		sign := p.sign || i == len(batch)-1 && w.interval > 0 && p.time.Sub(w.lastSigned) >= w.interval
 		recs[i] = w.chain.Next(last, p.time, p.event, sign)
+		recs[i].Index = p.index
 		last = &recs[i]
 	}
 	return recs

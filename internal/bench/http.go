@@ -11,15 +11,39 @@ import (
 	"time"
 )
 
-// client is an HTTP client sized for n concurrent connections to one host.
-func client(n int) *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}, Timeout: 30 * time.Second}
+// Target is the server a benchmark loads: its FHIR base URL, and the
+// access token to send, if the server asks for one.
+type Target struct {
+	Base  string
+	Token string
+}
+
+// Client returns an HTTP client sized for n concurrent connections to one
+// host, that sends the target's token.
+func (t Target) Client(n int) *http.Client {
+	var rt http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}
+	if t.Token != "" {
+		rt = bearer{token: t.Token, next: rt}
+	}
+	return &http.Client{Transport: rt, Timeout: 30 * time.Second}
+}
+
+// bearer adds an Authorization header to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // load runs clients goroutines that each call do in a loop for d, timing
 // every call.
-func load(ctx context.Context, clients int, d time.Duration, do func(c *http.Client, rnd *rand.Rand) error) Latencies {
-	c := client(clients)
+func (t Target) load(ctx context.Context, clients int, d time.Duration, do func(c *http.Client, rnd *rand.Rand) error) Latencies {
+	c := t.Client(clients)
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
@@ -52,9 +76,9 @@ func load(ctx context.Context, clients int, d time.Duration, do func(c *http.Cli
 }
 
 // Reads measures GET base/{ref} of random refs ("Patient/123").
-func Reads(ctx context.Context, base string, refs []string, clients int, d time.Duration) Latencies {
-	return load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
-		return get(c, base+"/"+refs[rnd.IntN(len(refs))])
+func Reads(ctx context.Context, t Target, refs []string, clients int, d time.Duration) Latencies {
+	return t.load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
+		return get(c, t.Base+"/"+refs[rnd.IntN(len(refs))])
 	})
 }
 
@@ -73,9 +97,9 @@ func get(c *http.Client, url string) error {
 
 // Transactions measures POST base of transaction Bundles, each a new
 // Patient and an Observation that refers to it by urn:uuid.
-func Transactions(ctx context.Context, base string, clients int, d time.Duration) Latencies {
-	return load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
-		resp, err := c.Post(base, "application/fhir+json", bytes.NewReader(transactionBody(rnd)))
+func Transactions(ctx context.Context, t Target, clients int, d time.Duration) Latencies {
+	return t.load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
+		resp, err := c.Post(t.Base, "application/fhir+json", bytes.NewReader(transactionBody(rnd)))
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"kartehub/internal/account"
+	"kartehub/internal/server"
 	"kartehub/internal/synthea"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sample := fs.String("synthea", "../shared/data/synthea", "directory of Synthea transaction Bundles to import")
 	duration := fs.Duration("duration", 10*time.Second, "how long each HTTP load runs")
 	clients := fs.Int("clients", 8, "concurrent HTTP clients")
+	authClients := fs.Int("auth-clients", 64, "concurrent HTTP clients of the comparison of reads with authorisation and audit on and off")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the import phase to this file")
 	importOnly := fs.Bool("import-only", false, "measure the import only (with its raw baseline)")
 	rounds := fs.Int("rounds", 3, "import rounds; the median is reported")
@@ -82,7 +84,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *importOnly {
 		return nil
 	}
-	return benchHTTP(ctx, stdout, st, *clients, *duration)
+	return benchHTTP(ctx, stdout, st, *clients, *authClients, *duration)
 }
 
 // benchImport imports files into a new store in dir and returns the store,
@@ -134,24 +136,78 @@ func startProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, clients int, d time.Duration) error {
+func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, clients, authClients int, d time.Duration) error {
 	refs, err := sampleRefs(ctx, st, 20000)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	guarded, stop, err := startBenchServer(ctx, st, true)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: NewHandler(st, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String() + "/fhir"
-	reads := bench.Reads(ctx, base, refs, clients, d)
-	fmt.Fprintf(stdout, "read          %d clients, %d distinct resources: %s (target p50 <= 1 ms, >= 5000/s)\n", clients, len(refs), reads)
-	tx := bench.Transactions(ctx, base, clients, d)
-	fmt.Fprintf(stdout, "transaction   %d clients, Patient+Observation per Bundle: %s (target >= 1000/s)\n", clients, tx)
+	defer stop()
+	reads := bench.Reads(ctx, guarded, refs, clients, d)
+	fmt.Fprintf(stdout, "read          %d clients, %d distinct resources, authorised and audited: %s (target p50 <= 1 ms, >= 5000/s)\n", clients, len(refs), reads)
+	tx := bench.Transactions(ctx, guarded, clients, d)
+	fmt.Fprintf(stdout, "transaction   %d clients, Patient+Observation per Bundle, authorised and audited: %s (target >= 1000/s)\n", clients, tx)
+	return benchGuard(ctx, stdout, st, refs, guarded, authClients, d)
+}
+
+// benchGuard compares reads with authorisation and audit on (guarded)
+// and off, at the same load.
+func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []string, guarded bench.Target, clients int, d time.Duration) error {
+	open, stop, err := startBenchServer(ctx, st, false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	off := bench.Reads(ctx, open, refs, clients, d)
+	on := bench.Reads(ctx, guarded, refs, clients, d)
+	fmt.Fprintf(stdout, "read, auth+audit off  %d clients: %s\n", clients, off)
+	fmt.Fprintf(stdout, "read, auth+audit on   %d clients: %s\n", clients, on)
+	fmt.Fprintf(stdout, "auth+audit ratio      %.3f (target >= 0.70)\n", on.Rate()/off.Rate())
 	return nil
+}
+
+// startBenchServer serves the API on st on a loopback port: guarded (a
+// token, the authoriser and the audit trail on every request, as served)
+// or not (the baseline). The guarded server's client is a departmental
+// system of the hub with physician rights over every facility; it gets its
+// token from the server's token endpoint as any client does.
+func startBenchServer(ctx context.Context, st karte.Store, guarded bool) (bench.Target, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return bench.Target{}, nil, err
+	}
+	base := "http://" + ln.Addr().String() + "/fhir"
+	dir, err := os.MkdirTemp("", "kartehub-bench-keys-")
+	if err != nil {
+		ln.Close()
+		return bench.Target{}, nil, err
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, Dir: dir, BaseURL: base, Unguarded: !guarded})
+	if err != nil {
+		ln.Close()
+		os.RemoveAll(dir)
+		return bench.Target{}, nil, err
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	stop := func() { hs.Close(); srv.Close(); os.RemoveAll(dir) }
+	t := bench.Target{Base: base}
+	if !guarded {
+		return t, stop, nil
+	}
+	c, secret, err := srv.Accounts.CreateClient(ctx, account.NewClient{Name: "bench", Roles: []string{karte.RolePhysician}})
+	if err == nil {
+		tokens := &clientTokens{base: base, id: c.ID, secret: secret, scope: "system/*.cruds"}
+		t.Token, err = tokens.Token(ctx)
+	}
+	if err != nil {
+		stop()
+		return bench.Target{}, nil, err
+	}
+	return t, stop, nil
 }
 
 // sampleRefs returns up to n "Type/id" references of live resources.

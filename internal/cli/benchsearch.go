@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,7 +70,7 @@ func runBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if n == 0 {
-		if err := loadSynthetic(ctx, st, dir, *patients, stdout, stderr); err != nil {
+		if err := loadSynthetic(ctx, st, dir, *patients, synth.DefaultFacilities, stdout, stderr); err != nil {
 			return err
 		}
 		if n, err = countAll(ctx, st); err != nil {
@@ -91,10 +89,12 @@ func countAll(ctx context.Context, st *sqlite.Store) (int, error) {
 	return res.Total, nil
 }
 
-func loadSynthetic(ctx context.Context, st karte.Store, dir string, patients int, stdout, stderr io.Writer) error {
+// loadSynthetic generates patients of a hub and facilities satellites
+// into dir/synth and imports them into st with full indexing.
+func loadSynthetic(ctx context.Context, st karte.Store, dir string, patients, facilities int, stdout, stderr io.Writer) error {
 	src := filepath.Join(dir, "synth")
 	os.RemoveAll(src)
-	sum, err := (&synth.Writer{Dir: src}).Write(ctx, synth.Config{Patients: patients, Facilities: synth.DefaultFacilities, Seed: 1})
+	sum, err := (&synth.Writer{Dir: src}).Write(ctx, synth.Config{Patients: patients, Facilities: facilities, Seed: 1})
 	if err != nil {
 		return err
 	}
@@ -113,15 +113,13 @@ func loadSynthetic(ctx context.Context, st karte.Store, dir string, patients int
 }
 
 func timeQueries(ctx context.Context, st karte.Store, stdout io.Writer, patients, runs int) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	target, stop, err := startBenchServer(ctx, st, true)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: NewHandler(st, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String() + "/fhir/"
-	client := &http.Client{Timeout: time.Minute}
+	defer stop()
+	base := target.Base + "/"
+	client := target.Client(1)
 	rnd := rand.New(rand.NewPCG(7, 7))
 	for _, q := range searchQueries {
 		var took []time.Duration

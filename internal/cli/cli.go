@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"kartehub/internal/record"
-	"kartehub/internal/reindex"
 	"kartehub/internal/search"
 	"kartehub/internal/searchparam"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +29,7 @@ Usage:
   kartehub bench search [--patients N] [--data DIR] [--runs N]
   kartehub synth  --patients N --out DIR [--seed S] [--facilities 40]
   kartehub audit verify [--data DIR | --database URL] [--key FILE]
+  kartehub audit export [--data DIR | --database URL] [--since T] [--until T] [--patient REF] [--out FILE]
   kartehub admin  user|client SUBCOMMAND ... [--data DIR | --database URL]
   kartehub version
 
@@ -149,29 +148,3 @@ var version = "0.1.0-dev"
 func newRecord(st karte.Store) *record.Service {
 	return record.New(st, record.WithSearch(search.New(searchparam.New())))
 }
-
-// newService returns the record service of a server: with the stored
-// SearchParameters registered, and a reindex job started in the background
-// whenever one is written. jobs reports the jobs' progress.
-func newService(ctx context.Context, st karte.Store, log *slog.Logger) (svc *record.Service, jobs func() []reindex.Status) {
-	eng := search.New(searchparam.New())
-	re, ok := st.(reindex.Engine)
-	if !ok {
-		svc = record.New(st, record.WithSearch(eng))
-		return svc, func() []reindex.Status { return nil }
-	}
-	mgr := reindex.New(re, eng.Index, log)
-	eng.Pending = func(url string) bool { return mgr.Running(jobName(url)) }
-	svc = record.New(st, record.WithSearch(eng), record.WithParamsChanged(func(ctx context.Context, url string, types []string) {
-		if err := mgr.Enqueue(context.WithoutCancel(ctx), jobName(url), types); err != nil {
-			log.Error("reindex", "parameter", url, "err", err)
-		}
-	}))
-	if err := svc.LoadSearchParameters(ctx); err != nil {
-		log.Error("loading stored SearchParameters", "err", err)
-	}
-	go mgr.Run(ctx)
-	return svc, mgr.Status
-}
-
-func jobName(url string) string { return "reindex " + url }

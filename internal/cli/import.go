@@ -15,6 +15,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var sf storeFlags
 	sf.register(fs)
 	url := fs.String("url", "", "FHIR base URL of a running kartehub (instead of --data/--database)")
+	clientID := fs.String("client-id", "", "with --url: the API client to import as (client_credentials; see kartehub admin client)")
+	clientSecret := fs.String("client-secret", "", "with --url: the client's secret; better set KARTEHUB_CLIENT_SECRET than put it on the command line")
+	scope := fs.String("scope", "system/*.cu", "with --url: the scopes to ask for")
 	quiet := fs.Bool("quiet", false, "no progress display")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -28,7 +31,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		im.Progress, im.Interactive = stderr, isTerminal(stderr)
 	}
 	if *url != "" {
-		im.Sink = &fhirimport.Remote{Base: *url}
+		if *clientID == "" || *clientSecret == "" {
+			return fmt.Errorf("--url needs --client-id and --client-secret (or KARTEHUB_CLIENT_SECRET): the server accepts only authenticated clients")
+		}
+		tokens := &clientTokens{base: *url, id: *clientID, secret: *clientSecret, scope: *scope}
+		im.Sink = &fhirimport.Remote{Base: *url, Token: tokens.Token}
 	} else {
 		st, _, err := sf.open(ctx)
 		if err != nil {

@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"kartehub/internal/account"
-	"kartehub/internal/fhirapi"
 	"kartehub/internal/karte"
 	"kartehub/internal/listen"
+	"kartehub/internal/server"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,8 +33,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by a CA in this file, PEM (mutual TLS)")
 	tlsMin := fs.String("tls-min", "1.2", "lowest TLS version accepted: 1.2 or 1.3 (1.3 is preferred whenever the client has it)")
 	insecureHTTP := fs.Bool("insecure-http", false, "allow plain, unencrypted HTTP on an address that is not loopback (e.g. behind a TLS proxy on a trusted network)")
+	demo := fs.Bool("demo", false, "try kartehub: on loopback only, load demo facilities, users and synthetic patients into a new data directory (default ./kartehub-demo), and print how to log in")
+	demoPatients := fs.Int("demo-patients", 200, "synthetic patients that --demo loads")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *demo {
+		if !explicit(fs, "data") {
+			sf.data = "./kartehub-demo"
+		}
+		if *insecureHTTP || sf.database != "" {
+			return errors.New("--demo runs on loopback with its own embedded database: leave out --insecure-http and --database")
+		}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
@@ -67,6 +77,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	fresh, err := isFresh(ctx, st)
+	if err != nil {
+		return err
+	}
 	if err := bootstrapAdmin(ctx, st, sf.data, stdout); err != nil {
 		return err
 	}
@@ -76,6 +90,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", *httpAddr, err)
+	}
+	defer ln.Close()
+	if *demo && !ln.Loopback() {
+		return fmt.Errorf("--demo binds to loopback only, not %s", ln.Addr())
+	}
+	if base == "" {
+		if base, err = defaultBase(ln); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(ctx, server.Config{Store: st, Dir: sf.data, Log: log, BaseURL: base,
+		Accounts: account.Config{PasswordOnly: *demo}})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if *demo && fresh {
+		if err := loadDemo(ctx, st, sf.data, srv.Accounts, *demoPatients, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	if *demo {
+		printDemoLogin(stdout, base)
 	}
 	serving := []any{"version", version, "store", where, "http", ln.Addr().String()}
 	if c := ln.Certificate; c != nil {
@@ -98,43 +135,59 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("serving plain HTTP on an address that is not loopback (--insecure-http): traffic is not encrypted", "http", ln.Addr().String())
 	}
 	log.Info("kartehub serving", append(serving, "fhir", ln.URL("/fhir"))...)
-	return serveHTTP(ctx, ln, listen.IdentifyClient(handler(ctx, st, log, base)), log)
+	return serveHTTP(ctx, ln, listen.IdentifyClient(srv.Handler()), log)
 }
 
-// NewHandler returns kartehub's HTTP handler on store st: the FHIR API at
-// /fhir, the health endpoints and the status of background jobs. Its
-// background work runs until the process ends; servers use Handler.
-func NewHandler(st karte.Store, log *slog.Logger) http.Handler {
-	return Handler(context.Background(), st, log)
-}
-
-// Handler is NewHandler with background work (reindexing) bound to ctx.
-func Handler(ctx context.Context, st karte.Store, log *slog.Logger) http.Handler {
-	return handler(ctx, st, log, "")
-}
-
-// handler builds the HTTP handler; base, if set, is the public FHIR base.
-func handler(ctx context.Context, st karte.Store, log *slog.Logger, base string) http.Handler {
-	mux := http.NewServeMux()
-	svc, jobs := newService(ctx, st, log)
-	api := fhirapi.New(svc, log, "/fhir")
-	api.Base = base
-	mux.HandleFunc("GET /jobs", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(jobs())
-	})
-	mux.Handle("/fhir/", api)
-	mux.Handle("POST /fhir", api) // batch and transaction at the bare base
-	mux.Handle("GET /fhir", api)  // a system search, or without parameters the CapabilityStatement
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := st.Read(r.Context(), "Patient", "readiness-probe"); err != nil && !karte.IsKind(err, karte.NotFound) {
-			http.Error(w, "store not ready", http.StatusServiceUnavailable)
-			return
+// defaultBase is the public FHIR base when --base-url is not given: the
+// listener's own URL, with the host name for an unspecified address
+// (0.0.0.0). Plain HTTP beyond loopback sits behind a TLS proxy, whose
+// public URL only the operator knows: tokens name it, so it must be given.
+func defaultBase(ln *listen.Listener) (string, error) {
+	if !ln.Loopback() && ln.TLSConfig == nil {
+		return "", errors.New("--insecure-http beyond loopback needs --base-url: the public https URL of the FHIR base behind your TLS proxy, which access tokens name")
+	}
+	host, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if host, err = os.Hostname(); err != nil {
+			return "", err
 		}
-		fmt.Fprintln(w, "ready")
-	})
-	return mux
+	}
+	return ln.Scheme() + "://" + net.JoinHostPort(host, port) + "/fhir", nil
+}
+
+// explicit reports whether the flag name was set on the command line or
+// in the environment.
+func explicit(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	_, env := os.LookupEnv("KARTEHUB_" + strings.ToUpper(name))
+	return set || env
+}
+
+// isFresh reports whether st holds no account yet: a new data directory.
+func isFresh(ctx context.Context, st karte.Store) (bool, error) {
+	as, ok := st.(karte.AccountStore)
+	if !ok {
+		return false, nil
+	}
+	list, err := as.Accounts(ctx)
+	return len(list) == 0, err
+}
+
+// printDemoLogin tells the person trying kartehub how to get a token.
+func printDemoLogin(out io.Writer, base string) {
+	issuer := strings.TrimSuffix(base, "/fhir")
+	fmt.Fprintf(out, `How to log in to the demo:
+  as a system, with the demo client's id and secret (printed when the demo was created):
+    curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials \
+         -d scope='system/*.rs' %[1]s/oauth/token
+    curl -s -H "Authorization: Bearer ACCESS_TOKEN" '%[2]s/Patient?_count=5'
+  as a person (physician, nurse, technologist, clerk, researcher, auditor), through a SMART app:
+    the app's authorization endpoint is %[1]s/oauth/authorize (discovery: %[2]s/.well-known/smart-configuration)
+`, issuer, base)
 }
 
 // serveHTTP serves until ctx ends, then drains requests in flight for up

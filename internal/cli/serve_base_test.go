@@ -1,7 +1,10 @@
 package cli_test
 
 import (
+	"context"
 	"io"
+	"kartehub/internal/karte"
+	"kartehub/internal/oauth/oauthtest"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,12 +14,15 @@ import (
 // the Host header a client sends.
 func TestServeBaseURL(t *testing.T) {
 	const base = "https://hub.example.jp/fhir"
-	r := startServe(t, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--base-url", base+"/")
+	dir := t.TempDir()
+	r := startServe(t, "--data", dir, "--http", "127.0.0.1:0", "--base-url", base+"/")
+	token := clientToken(t, dir, strings.TrimSuffix(r.base, "/fhir"), "system/Patient.c", karte.RoleClerk)
 	req, err := http.NewRequest("POST", r.base+"/Patient", strings.NewReader(`{"resourceType":"Patient","active":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Host = "attacker.example"
 	req.Header.Set("X-Forwarded-Proto", "http")
 	resp, err := http.DefaultClient.Do(req)
@@ -36,4 +42,31 @@ func TestServeBaseURLRefused(t *testing.T) {
 			t.Errorf("--base-url %q: %v, want an error naming --base-url", bad, err)
 		}
 	}
+}
+
+// clientToken registers an API client in the data directory dir with
+// "kartehub admin client add", as an operator would, and gets it a token
+// from the token endpoint of the server at origin (its OAuth issuer).
+func clientToken(t *testing.T, dir, origin, scope string, roles ...string) string {
+	t.Helper()
+	out := mustRun(t, "admin", "client", "add", "test system", "--role", strings.Join(roles, ","), "--data", dir)
+	id, secret := field(out, "client_id:"), field(out, "client_secret:")
+	if id == "" || secret == "" {
+		t.Fatalf("admin client add printed no id or secret:\n%s", out)
+	}
+	tok, err := oauthtest.ClientCredentials(context.Background(), http.DefaultClient, origin, id, secret, scope)
+	if err != nil {
+		t.Fatalf("client_credentials: %v", err)
+	}
+	return tok.AccessToken
+}
+
+// field returns the value after label on its line of out.
+func field(out, label string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, label); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

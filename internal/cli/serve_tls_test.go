@@ -47,10 +47,12 @@ func startServe(t *testing.T, args ...string) *running {
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
+	var exit error
+	ended := sync.OnceFunc(func() { exit = <-done })
 	r := &running{stop: sync.OnceFunc(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+		if ended(); exit != nil {
+			t.Errorf("serve: %v", exit)
 		}
 	})}
 	t.Cleanup(r.stop)
@@ -64,7 +66,8 @@ func startServe(t *testing.T, args ...string) *running {
 		}
 	}
 	cancel()
-	t.Fatalf("serve did not log its address: %v\n%s", <-done, strings.Join(r.log, "\n"))
+	ended()
+	t.Fatalf("serve did not log its address: %v\n%s", exit, strings.Join(r.log, "\n"))
 	return nil
 }
 
@@ -220,7 +223,11 @@ func TestServeRefusesPlainHTTPBeyondLoopback(t *testing.T) {
 		t.Fatalf("err = %v, want a refusal that names --insecure-http", err)
 	}
 	t.Log(err)
-	r := startServe(t, "--data", t.TempDir(), "--http", "0.0.0.0:0", "--insecure-http")
+	err = runServeErr(t, "--data", t.TempDir(), "--http", "0.0.0.0:0", "--insecure-http")
+	if err == nil || !strings.Contains(err.Error(), "--base-url") {
+		t.Fatalf("err = %v, want a refusal that asks for --base-url", err)
+	}
+	r := startServe(t, "--data", t.TempDir(), "--http", "0.0.0.0:0", "--insecure-http", "--base-url", "https://hub.example.jp/fhir")
 	if !strings.HasPrefix(r.base, "http://") {
 		t.Errorf("FHIR base %s", r.base)
 	}

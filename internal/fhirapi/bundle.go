@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kartehub/internal/audit"
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
@@ -21,6 +22,9 @@ func (h *Handler) bundle(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if kind == "batch" {
+		audit.NoteFrom(r.Context()).SetInteraction(karte.InteractionBatch, "", "")
 	}
 	var results []record.Result
 	if kind == "transaction" {
@@ -108,6 +112,10 @@ func (h *Handler) responseBundle(r *http.Request, kind string, results []record.
 	entries := make([]fhir.Value, len(results))
 	for i, res := range results {
 		entries[i] = h.responseEntry(base, prefer, res)
+		if res.Outcome != nil {
+			notePatients(r, res.Outcome.Resource)
+		}
+		notePatients(r, res.Read)
 	}
 	b := &fhir.Object{}
 	b.Set("resourceType", "Bundle")

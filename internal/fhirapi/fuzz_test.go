@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"kartehub/internal/cli"
+	"kartehub/internal/server/servertest"
 	"kartehub/internal/store/sqlite"
 )
 
@@ -44,7 +42,9 @@ func FuzzAPI(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
-	h := cli.NewHandler(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	env := servertest.Start(f, st, nil)
+	h := env.Server.Handler()
+	auth := "Bearer " + env.ClientToken(f, "system/*.cruds", apiRoles)
 	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
 		underBase := path == "/fhir" || strings.HasPrefix(path, "/fhir/") || strings.HasPrefix(path, "/fhir?")
 		if !underBase || strings.ContainsAny(path, " \r\n#") {
@@ -54,6 +54,7 @@ func FuzzAPI(f *testing.F) {
 		if err != nil {
 			return
 		}
+		req.Header.Set("Authorization", auth)
 		if method == "PATCH" {
 			req.Header.Set("Content-Type", "application/json-patch+json")
 		} else if len(body) > 0 {

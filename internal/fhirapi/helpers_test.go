@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"kartehub/internal/cli"
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
+	"kartehub/internal/server/servertest"
 	"kartehub/internal/store/postgres"
 	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/sqlite"
@@ -57,12 +56,16 @@ func newServer(tb testing.TB) *server {
 	}
 	tb.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hs := httptest.NewServer(cli.NewHandler(st, log))
-	tb.Cleanup(hs.Close) // runs before st.Close: cleanups run last-in first-out
-	client := hs.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &server{url: hs.URL, client: client}
+	env := servertest.Start(tb, st, log) // closed before st: cleanups run last-in first-out
+	token := env.ClientToken(tb, "system/*.cruds", apiRoles)
+	return &server{url: env.URL, client: env.Client(token)}
 }
+
+// apiRoles are the roles of the API client the tests act as: together
+// they may write every type the tests write (clinical records, the
+// directory, SearchParameters, insurance) and read every type, so that
+// system history counts every version, in every facility.
+var apiRoles = []string{karte.RolePhysician, karte.RoleClerk, karte.RoleAdministrator, karte.RoleAuditor}
 
 // logWriter sends the server log to the test log, so that internal errors
 // show up next to the test that caused them.

@@ -74,7 +74,10 @@ func (h *Handler) historyBundle(r *http.Request, page *karte.HistoryPage) *fhir.
 	b := &fhir.Object{}
 	b.Set("resourceType", "Bundle")
 	b.Set("type", "history")
-	b.Set("total", fhir.Number(strconv.Itoa(page.Total)))
+	if page.Total >= 0 { // unknown when the access may not count every version
+		b.Set("total", fhir.Number(strconv.Itoa(page.Total)))
+	}
+	notePatients(r, page.Versions...)
 	links := []fhir.Value{link("self", base, r.URL)}
 	if page.Next > 0 {
 		next := *r.URL

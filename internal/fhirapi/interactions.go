@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kartehub/internal/audit"
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
@@ -187,6 +188,8 @@ func (h *Handler) respondWrite(w http.ResponseWriter, r *http.Request, out *reco
 	w.Header().Set("Location", loc)
 	w.Header().Set("Content-Location", loc)
 	setVersionHeaders(w, res)
+	audit.NoteFrom(r.Context()).SetResource(res.Type + "/" + res.ID + "/_history/" + strconv.FormatInt(res.VersionID, 10))
+	notePatients(r, res)
 	switch preferReturn(r) {
 	case "minimal":
 		w.WriteHeader(status)

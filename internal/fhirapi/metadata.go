@@ -28,8 +28,39 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 	rest.Set("mode", "server")
 	rest.Set("resource", resourceCapabilities())
 	rest.Set("interaction", interactions("transaction", "batch", "history-system"))
+	if h.OAuth != nil {
+		rest.Set("security", h.security())
+	}
 	cs.Set("rest", []fhir.Value{rest})
 	writeJSON(w, r, http.StatusOK, cs)
+}
+
+// OAuthURIs are the endpoints of the OAuth server that guards the API,
+// announced in the CapabilityStatement as SMART on FHIR asks.
+type OAuthURIs struct {
+	Authorize, Token, Revoke string
+}
+
+// security is the CapabilityStatement's rest.security: SMART on FHIR, with
+// the oauth-uris extension.
+func (h *Handler) security() *fhir.Object {
+	uris := &fhir.Object{}
+	uris.Set("url", "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris")
+	var ext []fhir.Value
+	for _, e := range [][2]string{{"authorize", h.OAuth.Authorize}, {"token", h.OAuth.Token}, {"revoke", h.OAuth.Revoke}} {
+		if e[1] != "" {
+			ext = append(ext, obj("url", e[0], "valueUri", e[1]))
+		}
+	}
+	uris.Set("extension", ext)
+	service := &fhir.Object{}
+	service.Set("coding", []fhir.Value{obj("system", "http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "SMART-on-FHIR")})
+	service.Set("text", "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)")
+	sec := &fhir.Object{}
+	sec.Set("cors", false)
+	sec.Set("service", []fhir.Value{service})
+	sec.Set("extension", []fhir.Value{uris})
+	return sec
 }
 
 func resourceCapabilities() []fhir.Value {

@@ -151,6 +151,8 @@ func (h *Handler) searchset(r *http.Request, params url.Values, f *record.Found)
 		links = append(links, link("next", base, &next))
 	}
 	b.Set("link", links)
+	notePatients(r, res.Matches...)
+	notePatients(r, res.Included...)
 	var entries []fhir.Value
 	for _, m := range res.Matches {
 		e, err := searchEntry(base, m, "match", f.Request)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"kartehub/internal/audit"
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
@@ -25,6 +26,9 @@ type Handler struct {
 	// for links and fullUrls. Empty: taken from each request, which suits
 	// trials but lets a client's Host header choose the links it gets.
 	Base string
+	// OAuth, if set, is announced in the CapabilityStatement: the API
+	// takes only requests with its access tokens.
+	OAuth *OAuthURIs
 
 	svc    *record.Service
 	log    *slog.Logger
@@ -93,6 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.note(r)
 	_, pattern := h.mux.Handler(r)
 	if pattern == "" || pattern == h.prefix+"/" {
 		h.notFoundOrMethod(w, r)
@@ -252,6 +257,7 @@ func writeBytes(w http.ResponseWriter, status int, b []byte) {
 
 // writeResource sends a stored version with its version headers.
 func (h *Handler) writeResource(w http.ResponseWriter, r *http.Request, status int, res *karte.Resource) {
+	notePatients(r, res)
 	setVersionHeaders(w, res)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
@@ -273,6 +279,11 @@ func setVersionHeaders(w http.ResponseWriter, res *karte.Resource) {
 
 // fail sends err as an OperationOutcome.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errorStatus(err) < http.StatusInternalServerError || karte.KindOf(err) != karte.Internal {
+		audit.NoteFrom(r.Context()).Fail(err.Error())
+	} else {
+		audit.NoteFrom(r.Context()).Fail("internal server error")
+	}
 	writeJSON(w, r, errorStatus(err), operationOutcome(h.log, err))
 }
 

@@ -3,18 +3,16 @@ package fhirimport_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"kartehub/internal/cli"
 	"kartehub/internal/fhirimport"
 	"kartehub/internal/karte"
 	"kartehub/internal/record"
+	"kartehub/internal/server/servertest"
 )
 
 // exists reports whether typ/id is stored and not deleted.
@@ -247,10 +245,10 @@ func TestCrossFileReferences(t *testing.T) {
 // TestRemote imports through the FHIR API of a server.
 func TestRemote(t *testing.T) {
 	st := openStore(t)
-	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
-	srv := httptest.NewServer(cli.NewHandler(st, log))
-	defer srv.Close()
-	im := &fhirimport.Importer{Sink: &fhirimport.Remote{Base: srv.URL + "/fhir"}}
+	env := servertest.Start(t, st, nil)
+	token := env.ClientToken(t, "system/*.cu", []string{karte.RolePhysician, karte.RoleAdministrator})
+	im := &fhirimport.Importer{Sink: &fhirimport.Remote{Base: env.Base,
+		Token: func(context.Context) (string, error) { return token, nil }}}
 	sum, err := im.Run(context.Background(), []string{
 		"testdata/tree", "testdata/cross", "testdata/invalid/transaction.json", "testdata/ndjson/mixed.ndjson"})
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 type Remote struct {
 	Base   string // FHIR base URL, e.g. http://127.0.0.1:8080/fhir
 	Client *http.Client
+	// Token, if set, gives the access token to send with each request.
+	Token func(ctx context.Context) (string, error)
 }
 
 var _ Sink = (*Remote)(nil)
@@ -54,6 +56,13 @@ func (rm *Remote) post(ctx context.Context, kind string, b record.Bundle) (*fhir
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
 	req.Header.Set("Prefer", "return=minimal")
+	if rm.Token != nil {
+		token, err := rm.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	client := rm.Client
 	if client == nil {
 		client = http.DefaultClient

@@ -14,21 +14,23 @@ import (
 // tamper-evident (the hash chain and the signed checkpoints) is computed by
 // package audit before AppendAudit and checked by audit.Verify.
 type AuditLog interface {
-	// AppendAudit stores recs in one durable transaction: when it returns
-	// nil, all of them survive a crash; otherwise none is stored. recs must
-	// be numbered consecutively, starting at the next sequence number (one
-	// more than the last record's, or 1 on an empty log); otherwise it
-	// returns an *Error of Kind Conflict and stores nothing, so that a writer
-	// that lost a race with another can reread the last record and retry.
-	// An empty recs does nothing.
+	// AppendAudit stores recs, and the entries of their Index, in one
+	// durable transaction: when it returns nil, all of them survive a
+	// crash; otherwise none is stored. recs must be numbered
+	// consecutively, starting at the next sequence number (one more than
+	// the last record's, or 1 on an empty log); otherwise it returns an
+	// *Error of Kind Conflict and stores nothing, so that a writer that
+	// lost a race with another can reread the last record and retry. An
+	// empty recs does nothing.
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 
-	// AuditRecords returns up to n records with Seq > after, in Seq order.
-	// Fewer than n means the end of the log.
+	// AuditRecords returns up to n records with Seq > after, in Seq order,
+	// each with its Index as stored (sorted by Name, then Value). Fewer than
+	// n means the end of the log.
 	AuditRecords(ctx context.Context, after int64, n int) ([]AuditRecord, error)
 
 	// LastAudit returns the record with the highest Seq, or nil if the log
-	// is empty.
+	// is empty. Its Index is left nil.
 	LastAudit(ctx context.Context) (*AuditRecord, error)
 }
 
@@ -46,6 +48,73 @@ type AuditRecord struct {
 	// Checkpoint, on some records, is an Ed25519 signature over Hash: it
 	// vouches for this record and, through the chain, every one before it.
 	Checkpoint []byte
+	// Index holds the values the record is found by in an AuditQuery,
+	// derived from Event by package audit (audit.Index) before the record
+	// is appended, and stored beside it in the same transaction. The hash
+	// chain does not cover it: it can be computed again from Event at any
+	// time, which is how audit.Verify checks it. The log keeps an entry
+	// given twice once, and returns the entries sorted.
+	Index []AuditIndexEntry
+}
+
+// AuditIndexEntry is one value a record is found by: the record matches a
+// filter with the same Name and, among its Values, this Value, compared
+// byte for byte.
+type AuditIndexEntry struct {
+	Name, Value string
+}
+
+// AuditSearcher is an optional interface of an AuditLog: it finds records
+// by their Index and time, for the auditors who review the trail. Both
+// engines implement it.
+type AuditSearcher interface {
+	// SearchAudit returns up to q.Limit records that match q, in Seq
+	// order (descending if q.Descending), with Index left nil. Fewer than
+	// q.Limit means there are no more. It returns an *Error of Kind
+	// Invalid for a query that fails Validate, or a Limit below 1.
+	SearchAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
+
+	// CountAudit returns how many records match q, however many its
+	// Limit; an *Error of Kind Invalid for a query that fails Validate.
+	CountAudit(ctx context.Context, q AuditQuery) (int64, error)
+}
+
+// AuditQuery selects audit records: those that match every filter, and
+// whose Time and Seq lie in the given ranges. Zero values leave a bound
+// open.
+type AuditQuery struct {
+	// Filters must all match. Engines may drive the search from the first
+	// one, so the most selective goes first.
+	Filters []AuditFilter
+	// Since and Until bound Time: Since <= Time < Until.
+	Since, Until time.Time
+	// After and Before bound Seq: After < Seq < Before. They page through
+	// the results: the next page of an ascending search is After the last
+	// Seq of this one, of a descending search Before it.
+	After, Before int64
+	Descending    bool
+	Limit         int
+}
+
+// AuditFilter matches a record that has an Index entry with Name and any
+// of Values.
+type AuditFilter struct {
+	Name   string
+	Values []string
+}
+
+// Validate returns an *Error of Kind Invalid if a filter of q has no name
+// or no values.
+func (q *AuditQuery) Validate() error {
+	for _, f := range q.Filters {
+		if f.Name == "" {
+			return Errorf(Invalid, "audit query: a filter without a name")
+		}
+		if len(f.Values) == 0 {
+			return Errorf(Invalid, "audit query: filter %q has no values", f.Name)
+		}
+	}
+	return nil
 }
 
 // AuditAppender is an optional interface of an AuditLog that several

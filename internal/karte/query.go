@@ -71,7 +71,69 @@ type Query struct {
 	Include []Include
 	// Explain asks the engine to describe its plan in SearchResult.Plan.
 	Explain bool
+	// Restrict, if not nil, limits the search to the resources that an
+	// authorisation decision admits: the matches, the total, the pages and
+	// the included resources of every round, and the resources that chains
+	// and _has test. Nil: no restriction.
+	Restrict *Restriction
 }
+
+// Restriction limits a search to the resources that an authorisation
+// decision's facility filter admits (see Decision.Facilities), inside the
+// search itself, so that no match, count, page or included resource
+// reveals a patient of another facility. A Searcher applies it to a
+// resource R of type T:
+//
+//   - T is Patient: R is admitted if it belongs to one of Facilities.
+//   - T is a key of Links: R is admitted if, through the parameters
+//     Links[T], it refers to no patient, or to at least one patient that
+//     belongs to one of Facilities. A reference that is not to a resource
+//     of this server (an absolute URL, a contained resource, an identifier
+//     only) may be to any patient: it counts as a reference to a patient
+//     who belongs to no facility.
+//   - any other type (Organization, Practitioner, ValueSet, ...): R is
+//     admitted.
+//
+// A patient belongs to facility F if its current version's
+// managingOrganization (the Patient parameter "organization") refers to
+// Organization/F, or if its record is shared with F: a live Consent with
+// status "active", whose "patient" refers to the patient, whose "actor"
+// refers to Organization/F, and whose SharePermitParam value is "permit".
+//
+// The search runs as if the database held the admitted resources only:
+// chains and _has select among admitted resources too, so that they
+// cannot test what an unadmitted patient's resources hold (see package
+// sqlsearch).
+type Restriction struct {
+	// Facilities are the ids of the Organizations whose patients are
+	// admitted. None: no patient is admitted, only resources that belong
+	// to no patient.
+	Facilities []string
+	// Links maps each resource type that belongs to patients to the codes
+	// of its reference search parameters that tie a resource of it to its
+	// patients: the Patient compartment's parameters for that type
+	// (searchparam.Compartment("Patient"), without DefParam). Patient
+	// itself is not in it; a Patient entry is ignored.
+	Links map[string][]string
+	// SharePermitParam is the code of a token search parameter of Consent
+	// that the record service registers to index Consent.provision.type:
+	// the code "permit" in it makes a Consent share a patient's record.
+	// Its expression should keep out Consents whose provision has nested
+	// provisions (exceptions that the restriction cannot apply), such as
+	// ShareParamExpression. Empty: Consents share nothing, and a patient
+	// belongs only to the facility of its managingOrganization.
+	SharePermitParam string
+}
+
+// The search parameter that a record service registers for
+// Restriction.SharePermitParam: a token of Consent holding the type
+// (permit or deny) of the Consent's provision, when that provision has no
+// nested provisions.
+const (
+	ShareParamCode       = "_share-permit"
+	ShareParamURL        = "urn:kartehub:SearchParameter:Consent-share-permit"
+	ShareParamExpression = "Consent.provision.where(provision.empty()).type"
+)
 
 // Clause holds if any of its conditions holds: the comma of FHIR search.
 type Clause []Condition

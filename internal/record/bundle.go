@@ -56,6 +56,28 @@ type request struct {
 	// inside the transaction.
 	openRefs bool
 	fullURL  string
+	// grant is what the authoriser allowed the entry, checked by its
+	// writes and reads inside the transaction.
+	grant *grant
+}
+
+// interaction is the FHIR interaction the entry makes.
+func (r *request) interaction() karte.Interaction {
+	switch r.method {
+	case "POST":
+		return karte.InteractionCreate
+	case "PUT":
+		return karte.InteractionUpdate
+	case "PATCH":
+		return karte.InteractionPatch
+	case "DELETE":
+		return karte.InteractionDelete
+	case "GET", "HEAD":
+		if r.version > 0 {
+			return karte.InteractionVRead
+		}
+	}
+	return karte.InteractionRead
 }
 
 // settled reports whether the id and content of r are known before the

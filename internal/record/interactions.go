@@ -15,6 +15,10 @@ import (
 // creates nothing if exactly one resource matches, and fails with
 // PreconditionFailed if several do.
 func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExist string) (*Outcome, error) {
+	ctx, err := s.authorizeWrite(ctx, karte.InteractionCreate, typ)
+	if err != nil {
+		return nil, err
+	}
 	res, err := decode(typ, body)
 	if err != nil {
 		return nil, err
@@ -31,6 +35,9 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 	return s.write(ctx, at, func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		if crit != nil {
 			cur, err := crit.single(ctx, tx)
+			if err == nil && cur != nil {
+				err = admitInTx(ctx, tx, typ, cur.ID)
+			}
 			if err != nil || cur != nil {
 				return &Outcome{Resource: cur, Unchanged: true}, err
 			}
@@ -43,6 +50,10 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 // if it does not exist. ifMatch, if not zero, is the version the client
 // expects to replace.
 func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMatch int64) (*Outcome, error) {
+	ctx, err := s.authorizeWrite(ctx, karte.InteractionUpdate, typ)
+	if err != nil {
+		return nil, err
+	}
 	res, err := decode(typ, body)
 	if err != nil {
 		return nil, err
@@ -79,6 +90,10 @@ func checkBodyID(res *fhir.Object, id string) error {
 // ConditionalUpdate updates the one resource of type typ that matches query
 // (a query string), or creates one if none does.
 func (s *Service) ConditionalUpdate(ctx context.Context, typ, query string, body []byte, ifMatch int64) (*Outcome, error) {
+	ctx, err := s.authorizeWrite(ctx, karte.InteractionUpdate, typ)
+	if err != nil {
+		return nil, err
+	}
 	res, err := decode(typ, body)
 	if err != nil {
 		return nil, err
@@ -117,6 +132,9 @@ func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMat
 	p, err := jsonpatch.Parse(patch)
 	if err != nil {
 		return nil, karte.Errorf(karte.Invalid, "bad JSON Patch: %w", err)
+	}
+	if ctx, err = s.authorizeWrite(ctx, karte.InteractionPatch, typ); err != nil {
+		return nil, err
 	}
 	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		return s.applyPatch(ctx, tx, typ, id, p, ifMatch, at)
@@ -161,6 +179,10 @@ func (s *Service) Delete(ctx context.Context, typ, id string, ifMatch int64) (*O
 	if err := checkType(typ); err != nil {
 		return nil, err
 	}
+	ctx, err := s.authorizeWrite(ctx, karte.InteractionDelete, typ)
+	if err != nil {
+		return nil, err
+	}
 	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {
 		cur, err := current(ctx, tx, typ, id)
 		if err != nil {
@@ -181,6 +203,9 @@ func (s *Service) ConditionalDelete(ctx context.Context, typ, query string) (*Ou
 	}
 	crit, err := s.criteria(ctx, typ, query)
 	if err != nil {
+		return nil, err
+	}
+	if ctx, err = s.authorizeWrite(ctx, karte.InteractionDelete, typ); err != nil {
 		return nil, err
 	}
 	return s.write(ctx, s.timestamp(), func(tx karte.Tx, at time.Time) (*Outcome, error) {

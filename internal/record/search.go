@@ -37,12 +37,28 @@ func (s *Service) Search(ctx context.Context, types []string, params url.Values,
 			return nil, err
 		}
 	}
-	return s.run(ctx, types, params, strict, nil)
+	in := karte.InteractionSearchType
+	if len(types) != 1 {
+		in = karte.InteractionSearchSystem
+	}
+	return s.run(ctx, in, types, params, strict, nil)
 }
 
-// run parses params and runs the query, with extra clauses added.
-func (s *Service) run(ctx context.Context, types []string, params url.Values, strict bool, extra []karte.Clause) (*Found, error) {
+// run parses params and runs the query, with extra clauses added, within
+// what the authoriser grants for in.
+func (s *Service) run(ctx context.Context, in karte.Interaction, types []string, params url.Values, strict bool, extra []karte.Clause) (*Found, error) {
 	sr, err := s.searcher()
+	if err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		// A search of all types is one of the types the principal may
+		// search; the query must keep naming none if there is no limit.
+		if types, err = s.allowedTypes(ctx, karte.InteractionSearchType); err != nil {
+			return nil, err
+		}
+	}
+	g, err := s.authorizeSearch(ctx, in, types)
 	if err != nil {
 		return nil, err
 	}
@@ -51,11 +67,38 @@ func (s *Service) run(ctx context.Context, types []string, params url.Values, st
 		return nil, err
 	}
 	req.Query.Where = append(extra, req.Query.Where...)
+	if err := g.restrict(ctx, req.Query); err != nil {
+		return nil, err
+	}
 	res, err := sr.Search(ctx, req.Query)
 	if err != nil {
 		return nil, err
 	}
+	if res.Included, err = s.admitAll(ctx, sr, karte.InteractionSearchType, res.Included); err != nil {
+		return nil, err
+	}
 	return &Found{Request: req, Result: res}, nil
+}
+
+// authorizeSearch asks about a search of types (all types if none): every
+// type must be allowed. The facility filter is the principal's whatever
+// the type, and the restriction applies it per type, so one grant serves
+// them all; the most limited one is kept.
+func (s *Service) authorizeSearch(ctx context.Context, in karte.Interaction, types []string) (*grant, error) {
+	if len(types) == 0 {
+		return nil, nil // run narrows a search of all types to those allowed first
+	}
+	var kept *grant
+	for _, t := range types {
+		g, err := s.authorize(ctx, karte.Request{Interaction: in, Type: t})
+		if err != nil {
+			return nil, err
+		}
+		if g != nil && (kept == nil || len(g.d.Limits) > len(kept.d.Limits)) {
+			kept = g
+		}
+	}
+	return kept, nil
 }
 
 // SearchCompartment searches resources of typ in the compartment of
@@ -69,7 +112,7 @@ func (s *Service) SearchCompartment(ctx context.Context, ctype, cid, typ string,
 	if err != nil {
 		return nil, err
 	}
-	return s.run(ctx, []string{typ}, params, strict, []karte.Clause{cl})
+	return s.run(ctx, karte.InteractionSearchCompartment, []string{typ}, params, strict, []karte.Clause{cl})
 }
 
 // compartmentClause holds for resources of typ in compartment ctype/cid.
@@ -99,7 +142,13 @@ func compartmentClause(ctype, cid, typ string) (karte.Clause, error) {
 // ctype/id (Patient/$everything): the resource itself, then each type of
 // the compartment in turn. _type narrows the types, _since keeps what
 // changed since, _count sizes the page; the cursor walks the types.
+//
+// Types the principal may not search are left out rather than failing the
+// whole operation: $everything is everything this access may see.
 func (s *Service) Everything(ctx context.Context, ctype, id string, params url.Values) (*Found, error) {
+	if _, err := s.authorize(ctx, karte.Request{Interaction: karte.InteractionOperation, Type: ctype, Operation: "everything"}); err != nil {
+		return nil, err
+	}
 	if _, err := s.Read(ctx, ctype, id); err != nil {
 		return nil, err
 	}
@@ -130,6 +179,9 @@ func (s *Service) Everything(ctx context.Context, ctype, id string, params url.V
 			p.Set("_cursor", inner)
 		}
 		f, err := s.SearchCompartment(ctx, ctype, id, types[i], p, false)
+		if karte.IsKind(err, karte.Forbidden) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

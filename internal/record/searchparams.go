@@ -60,6 +60,7 @@ func (s *Service) LoadSearchParameters(ctx context.Context) error {
 	if s.search == nil {
 		return nil
 	}
+	ctx = own(ctx)
 	after := ""
 	for {
 		f, err := s.Search(ctx, []string{"SearchParameter"}, url.Values{"_count": {"500"}, "_cursor": {after}}, false)

@@ -17,6 +17,8 @@ type Service struct {
 	search *search.Engine
 	// paramsChanged is called after a SearchParameter write commits.
 	paramsChanged func(ctx context.Context, url string, types []string)
+	// authz decides each interaction; nil trusts the caller.
+	authz karte.Authorizer
 }
 
 // Option configures a Service.
@@ -59,25 +61,98 @@ func (s *Service) Read(ctx context.Context, typ, id string) (*karte.Resource, er
 	if err := checkType(typ); err != nil {
 		return nil, err
 	}
-	return s.store.Read(ctx, typ, id)
+	g, err := s.authorize(ctx, karte.Request{Interaction: karte.InteractionRead, Type: typ})
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.store.Read(ctx, typ, id)
+	if err != nil {
+		return res, err
+	}
+	return res, s.admitStored(ctx, g, typ, id)
 }
 
-// VRead returns one version of a resource (see karte.Store.VRead).
+// VRead returns one version of a resource (see karte.Store.VRead). Under
+// a limited grant, the resource as it is now must pass: an old version is
+// as much the patient's as the current one.
 func (s *Service) VRead(ctx context.Context, typ, id string, version int64) (*karte.Resource, error) {
 	if err := checkType(typ); err != nil {
+		return nil, err
+	}
+	g, err := s.authorize(ctx, karte.Request{Interaction: karte.InteractionVRead, Type: typ})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.admitStored(ctx, g, typ, id); err != nil {
 		return nil, err
 	}
 	return s.store.VRead(ctx, typ, id, version)
 }
 
-// History returns one page of history (see karte.Store.History).
+// History returns one page of history (see karte.Store.History). Under a
+// limited grant, an instance's history needs the resource to pass; type
+// and system history keep only the versions of resources that pass, and
+// give no total, which would count the others.
 func (s *Service) History(ctx context.Context, q karte.HistoryQuery) (*karte.HistoryPage, error) {
 	if q.Type != "" {
 		if err := checkType(q.Type); err != nil {
 			return nil, err
 		}
 	}
-	return s.store.History(ctx, q)
+	in := karte.InteractionHistorySystem
+	switch {
+	case q.ID != "":
+		in = karte.InteractionHistoryInstance
+	case q.Type != "":
+		in = karte.InteractionHistoryType
+	}
+	var g *grant
+	var err error
+	if q.Type == "" {
+		// History of all types: of the types the principal may read, each
+		// under its own grant (admitAll), unless all are unlimited.
+		types, err := s.allowedTypes(ctx, karte.InteractionRead)
+		if err != nil {
+			return nil, err
+		}
+		if types != nil {
+			g = &grant{s: s, d: &karte.Decision{Allow: true, Facilities: karte.FacilityFilter{Any: true}}}
+		}
+	} else if g, err = s.authorize(ctx, karte.Request{Interaction: in, Type: q.Type}); err != nil {
+		return nil, err
+	}
+	if q.ID != "" {
+		if err := s.admitStored(ctx, g, q.Type, q.ID); err != nil {
+			return nil, err
+		}
+		return s.store.History(ctx, q)
+	}
+	page, err := s.store.History(ctx, q)
+	if err != nil || g == nil {
+		return page, err
+	}
+	sr, err := s.searcher()
+	if err != nil {
+		return nil, err
+	}
+	if page.Versions, err = s.admitAll(ctx, sr, karte.InteractionRead, page.Versions); err != nil {
+		return nil, err
+	}
+	page.Total = -1
+	return page, nil
+}
+
+// admitStored checks the live resource typ/id against g; a resource that
+// is not live (deleted, or never written) passes only an unlimited grant.
+func (s *Service) admitStored(ctx context.Context, g *grant, typ, id string) error {
+	if g == nil {
+		return nil
+	}
+	sr, err := s.searcher()
+	if err != nil {
+		return err
+	}
+	return g.admitted(ctx, sr, typ, id)
 }
 
 func checkType(typ string) error {

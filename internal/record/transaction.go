@@ -26,10 +26,16 @@ type refSlot struct {
 // Either every entry succeeds and its Result is returned, or nothing is
 // kept and the error names the failing entry.
 func (s *Service) Transaction(ctx context.Context, b Bundle) ([]Result, error) {
+	if _, err := s.authorize(ctx, karte.Request{Interaction: karte.InteractionTransaction}); err != nil {
+		return nil, err
+	}
 	reqs := make([]*request, len(b.Entries))
 	for i, e := range b.Entries {
 		r, err := decodeEntry(i, e)
 		if err != nil {
+			return nil, entryError(i, err)
+		}
+		if r.grant, err = s.authorize(ctx, karte.Request{Interaction: r.interaction(), Type: r.typ}); err != nil {
 			return nil, entryError(i, err)
 		}
 		for _, c := range []*criteria{r.crit, r.ifNone} {
@@ -149,10 +155,10 @@ func resolveFixedRefs(reqs []*request, slots []refSlot, refs, known map[string]s
 
 func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*request, slots []refSlot, refs map[string]string, at time.Time) ([]Result, error) {
 	results := make([]Result, len(reqs))
-	run := func(method string, fn func(*request) error) error {
+	run := func(method string, fn func(context.Context, *request) error) error {
 		for _, r := range reqs {
 			if r.method == method || (method == "PUT" && r.method == "PATCH") {
-				if err := fn(r); err != nil {
+				if err := fn(withGrant(ctx, r.grant), r); err != nil {
 					return entryError(r.index, err)
 				}
 			}
@@ -161,11 +167,13 @@ func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*reque
 	}
 	steps := []struct {
 		method string
-		fn     func(*request) error
+		fn     func(context.Context, *request) error
 	}{
-		{"DELETE", func(r *request) error { return s.txDelete(ctx, tx, r, &results[r.index], at) }},
-		{"POST", func(r *request) error { return assignPost(ctx, tx, r, &results[r.index], refs, at) }},
-		{"PUT", func(r *request) error { return assignPut(ctx, tx, r, refs, at) }},
+		{"DELETE", func(ctx context.Context, r *request) error { return s.txDelete(ctx, tx, r, &results[r.index], at) }},
+		{"POST", func(ctx context.Context, r *request) error {
+			return assignPost(ctx, tx, r, &results[r.index], refs, at)
+		}},
+		{"PUT", func(ctx context.Context, r *request) error { return assignPut(ctx, tx, r, refs, at) }},
 	}
 	for _, st := range steps {
 		if err := run(st.method, st.fn); err != nil {
@@ -177,11 +185,11 @@ func (s *Service) runTransaction(ctx context.Context, tx karte.Tx, reqs []*reque
 	}
 	writes := []struct {
 		method string
-		fn     func(*request) error
+		fn     func(context.Context, *request) error
 	}{
-		{"POST", func(r *request) error { return txPost(ctx, tx, r, &results[r.index], at) }},
-		{"PUT", func(r *request) error { return s.txPut(ctx, tx, r, &results[r.index], at) }},
-		{"GET", func(r *request) error { return txGet(ctx, tx, r, &results[r.index]) }},
+		{"POST", func(ctx context.Context, r *request) error { return txPost(ctx, tx, r, &results[r.index], at) }},
+		{"PUT", func(ctx context.Context, r *request) error { return s.txPut(ctx, tx, r, &results[r.index], at) }},
+		{"GET", func(ctx context.Context, r *request) error { return txGet(ctx, tx, r, &results[r.index]) }},
 	}
 	for _, st := range writes {
 		if err := run(st.method, st.fn); err != nil {
@@ -222,6 +230,9 @@ func assignPost(ctx context.Context, tx karte.Tx, r *request, res *Result, refs 
 			return err
 		}
 		if cur != nil {
+			if err := admitInTx(ctx, tx, r.typ, cur.ID); err != nil {
+				return err
+			}
 			res.Outcome = &Outcome{Resource: cur, Unchanged: true}
 			r.id = cur.ID
 		}
@@ -326,7 +337,12 @@ func txGet(ctx context.Context, tx karte.Tx, r *request, res *Result) error {
 			res.Err = karte.Errorf(karte.Gone, "%s/%s is deleted", r.typ, r.id)
 		}
 	}
-	if karte.IsKind(res.Err, karte.NotFound) || karte.IsKind(res.Err, karte.Gone) {
+	if res.Err == nil {
+		if res.Err = admitInTx(ctx, tx, r.typ, r.id); res.Err != nil {
+			res.Read = nil
+		}
+	}
+	if karte.IsKind(res.Err, karte.NotFound) || karte.IsKind(res.Err, karte.Gone) || karte.IsKind(res.Err, karte.Forbidden) {
 		return nil // a read that finds nothing is its entry's answer, not a failure
 	}
 	return res.Err
@@ -337,6 +353,12 @@ func txGet(ctx context.Context, tx karte.Tx, r *request, res *Result) error {
 // commits; kinds run in the order that Transaction uses.
 func (s *Service) Batch(ctx context.Context, b Bundle) []Result {
 	results := make([]Result, len(b.Entries))
+	if _, err := s.authorize(ctx, karte.Request{Interaction: karte.InteractionBatch}); err != nil {
+		for i := range results {
+			results[i].Err = err
+		}
+		return results
+	}
 	for _, phase := range [][]string{{"DELETE"}, {"POST"}, {"PUT", "PATCH"}, {"GET", "HEAD"}} {
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 16)

@@ -66,6 +66,11 @@ func checkMatch(cur *karte.Resource, ifMatch int64) error {
 // resource). Content equal to a live current version writes nothing.
 func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, d *draft, method string, at time.Time) (*Outcome, error) {
 	version := int64(1)
+	if cur != nil && !cur.Deleted {
+		if err := admitInTx(ctx, tx, typ, id); err != nil {
+			return nil, err
+		}
+	}
 	if cur != nil {
 		version = cur.VersionID + 1
 		if !cur.Deleted && sameContent(d.res, id, cur) {
@@ -77,6 +82,9 @@ func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, 
 		Body: d.encode(id, version, at),
 	}
 	if err := tx.Put(ctx, r, d.index()); err != nil {
+		return nil, err
+	}
+	if err := admitInTx(ctx, tx, typ, id); err != nil {
 		return nil, err
 	}
 	return &Outcome{Resource: r, Created: cur == nil || cur.Deleted}, nil
@@ -100,6 +108,9 @@ func remove(ctx context.Context, tx karte.Tx, cur *karte.Resource, at time.Time)
 	}
 	if cur.Deleted {
 		return &Outcome{Resource: cur, Unchanged: true}, nil
+	}
+	if err := admitInTx(ctx, tx, cur.Type, cur.ID); err != nil {
+		return nil, err
 	}
 	r := &karte.Resource{Type: cur.Type, ID: cur.ID, VersionID: cur.VersionID + 1, LastUpdated: at,
 		Method: "DELETE", Deleted: true}

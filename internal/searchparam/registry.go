@@ -48,14 +48,25 @@ var extraParams = [...]Param{
 	{URL: spPrefix + "Resource-type", Code: "_type", Name: "_type", Type: Special, Base: "Resource", MultipleOr: true, MultipleAnd: true},
 }
 
+// ownParams are kartehub's own parameters, which its authorisation needs
+// indexed on every write: whether a Consent shares a patient's record (see
+// karte.Restriction).
+var ownParams = [...]Param{
+	{URL: karte.ShareParamURL, Code: karte.ShareParamCode, Name: "sharePermit", Type: Token, Base: "Consent",
+		Expression: karte.ShareParamExpression},
+}
+
 // builtin is the snapshot of the R4 parameters, built on first use.
 var builtin = sync.OnceValue(func() *snapshot {
-	ps := make([]*Param, 0, len(r4Params)+len(extraParams))
+	ps := make([]*Param, 0, len(r4Params)+len(extraParams)+len(ownParams))
 	for i := range r4Params {
 		ps = append(ps, &r4Params[i])
 	}
 	for i := range extraParams {
 		ps = append(ps, &extraParams[i])
+	}
+	for i := range ownParams {
+		ps = append(ps, &ownParams[i])
 	}
 	s, err := empty.with(nil, ps)
 	if err != nil {

@@ -1,8 +1,9 @@
 // Package audittest checks karte.AuditLog implementations: the contract of
-// the interface, gapless appends under concurrency, and that tampering done
-// directly in the database (as an intruder with database access would) makes
-// audit.Verify fail at the right record. Each engine runs it with one call
-// of Run. MemLog is an AuditLog in memory, for tests above the store.
+// the interface, gapless appends under concurrency, searches of a
+// karte.AuditSearcher, and that tampering done directly in the database (as
+// an intruder with database access would) makes audit.Verify fail at the
+// right record. Each engine runs it with one call of Run. MemLog is an
+// AuditLog in memory, for tests above the store.
 package audittest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ type Harness struct {
 	// binding int64, []byte and nil. Nil skips the tampering tests.
 	Exec func(ctx context.Context, sql string, args ...any) error
 	// Unguard are the statements that switch off the append-only guards
-	// of audit_log, as an intruder would before tampering.
+	// of audit_log and audit_index, as an intruder would before tampering.
 	Unguard []string
 }
 
@@ -36,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("Contract", func(t *testing.T) { testContract(t, open(t).Log) })
 	t.Run("Gapless", func(t *testing.T) { testGapless(t, open(t).Log) })
 	t.Run("TwoWriters", func(t *testing.T) { testTwoWriters(t, open(t).Log) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, open(t).Log) })
 	t.Run("Guards", func(t *testing.T) {
 		h := open(t)
 		if h.Exec == nil {
@@ -117,22 +120,36 @@ func testContract(t *testing.T, log karte.AuditLog) {
 	var recs []karte.AuditRecord
 	var last *karte.AuditRecord
 	for i := range 5 {
-		r := chain.Next(last, now.Add(time.Duration(i)*time.Second), fmt.Appendf(nil, `{"resourceType":"AuditEvent","n":%d}`, i), false)
+		at := now.Add(time.Duration(i) * time.Second)
+		event, err := Event(i).JSON(at, audit.Source{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := chain.Next(last, at, event, false)
+		if i != 2 { // record 3 is stored without index entries, as before schema version 6
+			r.Index, _ = audit.Index(event)
+		}
 		recs = append(recs, r)
 		last = &recs[len(recs)-1]
 	}
-	if err := log.AppendAudit(ctx, recs[1:2]); !karte.IsKind(err, karte.Conflict) {
+	// The log sorts the index entries it is given.
+	appended := slices.Clone(recs)
+	for i := range appended {
+		appended[i].Index = slices.Clone(recs[i].Index)
+		slices.Reverse(appended[i].Index)
+	}
+	if err := log.AppendAudit(ctx, appended[1:2]); !karte.IsKind(err, karte.Conflict) {
 		t.Fatalf("appending record 2 to an empty log: %v, want Conflict", err)
 	}
-	if err := log.AppendAudit(ctx, recs[:3]); err != nil {
+	if err := log.AppendAudit(ctx, appended[:3]); err != nil {
 		t.Fatalf("appending records 1-3: %v", err)
 	}
-	for _, bad := range [][]karte.AuditRecord{recs[2:4], recs[4:5], {recs[3], recs[4], recs[4]}, {recs[3], recs[0]}} {
+	for _, bad := range [][]karte.AuditRecord{appended[2:4], appended[4:5], {appended[3], appended[4], appended[4]}, {appended[3], appended[0]}} {
 		if err := log.AppendAudit(ctx, bad); !karte.IsKind(err, karte.Conflict) {
 			t.Fatalf("appending records %d-%d after 3: %v, want Conflict", bad[0].Seq, bad[len(bad)-1].Seq, err)
 		}
 	}
-	if err := log.AppendAudit(ctx, recs[3:]); err != nil {
+	if err := log.AppendAudit(ctx, appended[3:]); err != nil {
 		t.Fatalf("appending records 4-5: %v", err)
 	}
 	got, err := log.AuditRecords(ctx, 0, 2)
@@ -144,15 +161,18 @@ func testContract(t *testing.T, log karte.AuditLog) {
 		t.Fatalf("AuditRecords(2, 10): %v, %v", seqs(got), err)
 	}
 	for i, r := range got {
-		same(t, r, recs[2+i])
+		same(t, r, recs[2+i], true)
 	}
 	if last, err := log.LastAudit(ctx); err != nil || last == nil {
 		t.Fatalf("LastAudit: %v, %v", last, err)
 	} else {
-		same(t, *last, recs[4])
+		same(t, *last, recs[4], false)
 	}
-	if _, err := audit.Verify(ctx, log, Key.Public().(ed25519.PublicKey)); err != nil {
-		t.Fatalf("Verify: %v", err)
+	// Record 3 has no index entries after records that have some: Verify
+	// takes that for entries removed.
+	_, err = audit.Verify(ctx, log, Key.Public().(ed25519.PublicKey))
+	if be := (*audit.BrokenError)(nil); !errors.As(err, &be) || be.Seq != 3 || be.Problem != audit.IndexMismatch {
+		t.Fatalf("Verify: %v, want an index mismatch at record 3", err)
 	}
 }
 
@@ -164,12 +184,14 @@ func seqs(recs []karte.AuditRecord) []int64 {
 	return out
 }
 
-// same checks that the log gave back r as it was appended.
-func same(t *testing.T, got, want karte.AuditRecord) {
+// same checks that the log gave back r as it was appended, with its
+// index entries if index is set.
+func same(t *testing.T, got, want karte.AuditRecord, index bool) {
 	t.Helper()
 	if got.Seq != want.Seq || !got.Time.Equal(want.Time) || !bytes.Equal(got.Event, want.Event) ||
 		!bytes.Equal(got.Prev, want.Prev) || !bytes.Equal(got.Hash, want.Hash) ||
-		!bytes.Equal(got.Checkpoint, want.Checkpoint) || (got.Checkpoint == nil) != (want.Checkpoint == nil) {
+		!bytes.Equal(got.Checkpoint, want.Checkpoint) || (got.Checkpoint == nil) != (want.Checkpoint == nil) ||
+		index && !slices.Equal(got.Index, want.Index) {
 		t.Fatalf("record %d came back as\n%+v\nwant\n%+v", want.Seq, got, want)
 	}
 }
@@ -230,6 +252,8 @@ func testGuards(t *testing.T, h Harness) {
 	for _, stmt := range []string{
 		`UPDATE audit_log SET event = event WHERE seq = 2`,
 		`DELETE FROM audit_log WHERE seq = 2`,
+		`UPDATE audit_index SET value = 'Patient/p9' WHERE seq = 2 AND name = 'patient'`,
+		`DELETE FROM audit_index WHERE seq = 2`,
 	} {
 		if err := h.Exec(t.Context(), stmt); err == nil {
 			t.Errorf("%s: accepted, want the append-only guard to refuse it", stmt)
@@ -313,6 +337,20 @@ var tamperCases = []tamperCase{
 	{"RewriteAndResign", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
 		rewrite(t, h, recs, 6, ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
 	}, 8, audit.BadSignature},
+	// Hiding a record from searches, or pinning it on another patient,
+	// leaves the chain intact but not the index.
+	{"IndexDelete", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
+		exec(t, h, `DELETE FROM audit_index WHERE seq = 6 AND name = 'patient'`)
+	}, 6, audit.IndexMismatch},
+	{"IndexDeleteAll", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
+		exec(t, h, `DELETE FROM audit_index WHERE seq >= 6`)
+	}, 6, audit.IndexMismatch},
+	{"IndexUpdate", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
+		exec(t, h, `UPDATE audit_index SET value = 'Patient/p9' WHERE seq = 7 AND value = 'Patient/p7'`)
+	}, 7, audit.IndexMismatch},
+	{"IndexInsert", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
+		exec(t, h, `INSERT INTO audit_index (name, value, seq) VALUES ('patient', 'Patient/p11', 3)`)
+	}, 3, audit.IndexMismatch},
 }
 
 func testTamper(t *testing.T, open func(t *testing.T) Harness) {
@@ -322,6 +360,23 @@ func testTamper(t *testing.T, open func(t *testing.T) Harness) {
 		rep, err := VerifyBuilt(t.Context(), h.Log)
 		if err != nil || rep.Records != 12 || rep.Checkpoints != 3 || rep.LastSeq != 12 || rep.LastCheckpoint != 12 {
 			t.Fatalf("Verify: %+v, %v; want 12 records, 3 checkpoints", rep, err)
+		}
+	})
+	t.Run("Unindexed", func(t *testing.T) {
+		// Records from before schema version 6 have no index entries:
+		// Verify counts them and passes.
+		h := open(t)
+		if h.Exec == nil {
+			t.Skip("no direct database access")
+		}
+		Build(t, h.Log, 12)
+		for _, stmt := range h.Unguard {
+			exec(t, h, stmt)
+		}
+		exec(t, h, `DELETE FROM audit_index WHERE seq <= 5`)
+		rep, err := VerifyBuilt(t.Context(), h.Log)
+		if err != nil || rep.Records != 12 || rep.Unindexed != 5 {
+			t.Fatalf("Verify: %+v, %v; want 12 records, 5 unindexed", rep, err)
 		}
 	})
 	for _, tc := range tamperCases {
@@ -387,7 +442,10 @@ type MemLog struct {
 	recs []karte.AuditRecord
 }
 
-var _ karte.AuditLog = (*MemLog)(nil)
+var (
+	_ karte.AuditLog      = (*MemLog)(nil)
+	_ karte.AuditSearcher = (*MemLog)(nil)
+)
 
 // AppendAudit implements karte.AuditLog.
 func (m *MemLog) AppendAudit(_ context.Context, recs []karte.AuditRecord) error {
@@ -404,6 +462,8 @@ func (m *MemLog) AppendAudit(_ context.Context, recs []karte.AuditRecord) error 
 	}
 	for _, r := range recs {
 		r.Event, r.Prev, r.Hash, r.Checkpoint = bytes.Clone(r.Event), bytes.Clone(r.Prev), bytes.Clone(r.Hash), bytes.Clone(r.Checkpoint)
+		r.Index = slices.Clone(r.Index)
+		slices.SortFunc(r.Index, audit.CompareIndexEntries)
 		m.recs = append(m.recs, r)
 	}
 	return nil
@@ -430,6 +490,7 @@ func (m *MemLog) LastAudit(context.Context) (*karte.AuditRecord, error) {
 		return nil, nil
 	}
 	r := m.recs[len(m.recs)-1]
+	r.Index = nil
 	return &r, nil
 }
 

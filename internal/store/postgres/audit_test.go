@@ -31,7 +31,7 @@ func TestAudit(t *testing.T) {
 				_, err = conn.Exec(ctx, sql, args...)
 				return err
 			},
-			Unguard: []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`},
+			Unguard: []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, `ALTER TABLE audit_index DISABLE TRIGGER USER`},
 		}
 	})
 }

@@ -63,7 +63,7 @@ func search(ctx context.Context, tx pgx.Tx, q *karte.Query, res *karte.SearchRes
 	for _, m := range found {
 		res.Matches = append(res.Matches, m.Resource)
 	}
-	res.Included, err = sqlsearch.Includes(sqlsearch.Postgres, q, found, includeFetch(ctx, tx))
+	res.Included, err = sqlsearch.Includes(sqlsearch.Postgres, q, found, sqlsearch.Fetch{Resources: includeFetch(ctx, tx), Types: typesFetch(ctx, tx)})
 	return err
 }
 
@@ -176,6 +176,17 @@ func includeFetch(ctx context.Context, tx pgx.Tx) func(sqlsearch.Statement) ([]s
 			return nil, err
 		}
 		return matches(ctx, tx, rids, seqs)
+	}
+}
+
+// typesFetch runs a statement that selects type names.
+func typesFetch(ctx context.Context, tx pgx.Tx) func(sqlsearch.Statement) ([]string, error) {
+	return func(st sqlsearch.Statement) ([]string, error) {
+		rows, err := query(ctx, tx, st)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
 	}
 }
 

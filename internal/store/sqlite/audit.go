@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -14,6 +16,7 @@ import (
 var (
 	_ karte.AuditLog      = (*Store)(nil)
 	_ karte.AuditAppender = (*Store)(nil)
+	_ karte.AuditSearcher = (*Store)(nil)
 )
 
 // AppendAudit implements karte.AuditLog. The records go through the writer
@@ -59,7 +62,8 @@ func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.Audi
 	})
 }
 
-// insertAudit stores recs after the record numbered last.
+// insertAudit stores recs, and their index entries, after the record
+// numbered last.
 func insertAudit(c *conn, last int64, recs []karte.AuditRecord) error {
 	if recs[0].Seq != last+1 {
 		return karte.Errorf(karte.Conflict, "audit record %d does not follow the last, %d", recs[0].Seq, last)
@@ -68,6 +72,12 @@ func insertAudit(c *conn, last int64, recs []karte.AuditRecord) error {
 		if err := c.exec(`INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES (?, ?, ?, ?, ?, ?)`,
 			r.Seq, r.Time.UnixNano(), nonNil(r.Event), nonNil(r.Prev), nonNil(r.Hash), r.Checkpoint); err != nil {
 			return fmt.Errorf("append audit record %d: %w", r.Seq, err)
+		}
+		for _, e := range r.Index {
+			// OR IGNORE: an entry given twice is one entry.
+			if err := c.exec(`INSERT OR IGNORE INTO audit_index (name, value, seq) VALUES (?, ?, ?)`, e.Name, e.Value, r.Seq); err != nil {
+				return fmt.Errorf("index audit record %d: %w", r.Seq, err)
+			}
 		}
 	}
 	return nil
@@ -135,23 +145,138 @@ func scanAudit(st *sqlite3.Stmt) karte.AuditRecord {
 	return r
 }
 
-// AuditRecords implements karte.AuditLog.
+// AuditRecords implements karte.AuditLog. The index entries come in a
+// second query; they were committed with their records, so every record
+// the first finds has its entries.
 func (s *Store) AuditRecords(ctx context.Context, after int64, n int) ([]karte.AuditRecord, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	var recs []karte.AuditRecord
 	err := s.withReader(ctx, func(c *conn) error {
-		return c.each(sqlsearch.Statement{
+		err := c.each(sqlsearch.Statement{
 			SQL:  `SELECT ` + auditColumns + ` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`,
 			Args: []any{after, n},
 		}, func(st *sqlite3.Stmt) { recs = append(recs, scanAudit(st)) })
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		i := 0
+		return c.each(sqlsearch.Statement{
+			SQL:  `SELECT seq, name, value FROM audit_index WHERE seq > ? AND seq <= ? ORDER BY seq, name, value`,
+			Args: []any{after, recs[len(recs)-1].Seq},
+		}, func(st *sqlite3.Stmt) {
+			seq := st.ColumnInt64(0)
+			for i < len(recs) && recs[i].Seq < seq {
+				i++
+			}
+			if i < len(recs) && recs[i].Seq == seq {
+				recs[i].Index = append(recs[i].Index, karte.AuditIndexEntry{Name: st.ColumnText(1), Value: st.ColumnText(2)})
+			}
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit records after %d: %w", after, err)
 	}
 	return recs, nil
 }
+
+// SearchAudit implements karte.AuditSearcher.
+func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.AuditRecord, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if q.Limit < 1 {
+		return nil, karte.Errorf(karte.Invalid, "audit query: limit %d", q.Limit)
+	}
+	where, args := auditWhere(q)
+	order := "ASC"
+	if q.Descending {
+		order = "DESC"
+	}
+	stmt := sqlsearch.Statement{
+		SQL:  `SELECT ` + auditColumns + ` FROM audit_log WHERE ` + where + ` ORDER BY seq ` + order + ` LIMIT ?`,
+		Args: append(args, q.Limit),
+	}
+	var recs []karte.AuditRecord
+	err := s.withReader(ctx, func(c *conn) error {
+		return c.each(stmt, func(st *sqlite3.Stmt) { recs = append(recs, scanAudit(st)) })
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit search: %w", err)
+	}
+	return recs, nil
+}
+
+// CountAudit implements karte.AuditSearcher.
+func (s *Store) CountAudit(ctx context.Context, q karte.AuditQuery) (int64, error) {
+	if err := q.Validate(); err != nil {
+		return 0, err
+	}
+	where, args := auditWhere(q)
+	var n int64
+	err := s.withReader(ctx, func(c *conn) error {
+		return c.each(sqlsearch.Statement{SQL: `SELECT count(*) FROM audit_log WHERE ` + where, Args: args},
+			func(st *sqlite3.Stmt) { n = st.ColumnInt64(0) })
+	})
+	if err != nil {
+		return 0, fmt.Errorf("audit count: %w", err)
+	}
+	return n, nil
+}
+
+// auditWhere returns the condition on audit_log that q sets, and its
+// arguments. Each filter is a set of seqs from the index's primary key
+// (name, value, seq).
+func auditWhere(q karte.AuditQuery) (string, []any) {
+	conds := []string{"1"}
+	var args []any
+	if q.After > 0 {
+		conds, args = append(conds, "seq > ?"), append(args, q.After)
+	}
+	if q.Before > 0 {
+		conds, args = append(conds, "seq < ?"), append(args, q.Before)
+	}
+	lo, hi, empty := timeRange(q)
+	if empty {
+		return "0", nil
+	}
+	if lo != nil {
+		conds, args = append(conds, "time >= ?"), append(args, *lo)
+	}
+	if hi != nil {
+		conds, args = append(conds, "time < ?"), append(args, *hi)
+	}
+	for _, f := range q.Filters {
+		conds = append(conds, "seq IN (SELECT seq FROM audit_index WHERE name = ? AND value IN (?"+strings.Repeat(", ?", len(f.Values)-1)+"))")
+		args = append(args, f.Name)
+		for _, v := range f.Values {
+			args = append(args, v)
+		}
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// timeRange returns q's bounds on time as unix nanoseconds, the column's
+// unit: lo <= time < hi, nil for no bound. Times beyond what the column can
+// hold (years 1678 to 2262) are no bound, or leave the range empty.
+func timeRange(q karte.AuditQuery) (lo, hi *int64, empty bool) {
+	switch {
+	case !q.Since.IsZero() && q.Since.After(maxTime), !q.Until.IsZero() && !q.Until.After(minTime):
+		return nil, nil, true
+	}
+	if !q.Since.IsZero() && q.Since.After(minTime) {
+		n := q.Since.UnixNano()
+		lo = &n
+	}
+	if !q.Until.IsZero() && !q.Until.After(maxTime) {
+		n := q.Until.UnixNano()
+		hi = &n
+	}
+	return lo, hi, false
+}
+
+var minTime, maxTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 // LastAudit implements karte.AuditLog.
 func (s *Store) LastAudit(ctx context.Context) (*karte.AuditRecord, error) {

@@ -21,9 +21,10 @@ func TestAudit(t *testing.T) {
 		}
 		t.Cleanup(func() { st.Close() })
 		return audittest.Harness{
-			Log:     st,
-			Exec:    func(_ context.Context, query string, args ...any) error { return execRaw(path, query, args...) },
-			Unguard: []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`},
+			Log:  st,
+			Exec: func(_ context.Context, query string, args ...any) error { return execRaw(path, query, args...) },
+			Unguard: []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
+				`DROP TRIGGER audit_index_no_update`, `DROP TRIGGER audit_index_no_delete`},
 		}
 	})
 }

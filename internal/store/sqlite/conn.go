@@ -12,6 +12,8 @@ import (
 type conn struct {
 	db    *sqlite3.Conn
 	stmts map[string]*sqlite3.Stmt
+	// search keeps the recently used search statements (stmtcache.go).
+	search stmtCache
 }
 
 // pragmas are set on every connection. synchronous=FULL makes each WAL
@@ -124,11 +126,12 @@ func (c *conn) close() error {
 	for _, s := range c.stmts {
 		s.Close()
 	}
+	c.search.close()
 	return c.db.Close()
 }
 
-// each runs a statement prepared for this call only (search statements
-// vary too much to cache), calling fn for every row.
+// each runs a statement prepared for this call only, calling fn for every
+// row. Search statements go through eachCached instead.
 func (c *conn) each(s sqlsearch.Statement, fn func(*sqlite3.Stmt)) error {
 	st, _, err := c.db.Prepare(s.SQL)
 	if err != nil {
@@ -142,11 +145,4 @@ func (c *conn) each(s sqlsearch.Statement, fn func(*sqlite3.Stmt)) error {
 		fn(st)
 	}
 	return st.Err()
-}
-
-// count runs a statement that returns one number.
-func (c *conn) count(s sqlsearch.Statement) (int, error) {
-	n := 0
-	err := c.each(s, func(st *sqlite3.Stmt) { n = st.ColumnInt(0) })
-	return n, err
 }

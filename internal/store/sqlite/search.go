@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ncruces/go-sqlite3"
@@ -31,13 +32,13 @@ func (s *Store) Search(ctx context.Context, q *karte.Query) (*karte.SearchResult
 }
 
 func search(ctx context.Context, c *conn, q *karte.Query, res *karte.SearchResult) error {
-	est := func(_ context.Context, st sqlsearch.Statement) (int, error) { return c.count(st) }
+	est := func(_ context.Context, st sqlsearch.Statement) (int, error) { return c.countCached(st) }
 	plan, err := sqlsearch.Compile(ctx, sqlsearch.SQLite, q, est)
 	if err != nil {
 		return err
 	}
 	if q.Total {
-		if res.Total, err = c.count(plan.Count); err != nil {
+		if res.Total, err = c.countCached(plan.Count); err != nil {
 			return err
 		}
 	}
@@ -58,7 +59,7 @@ func search(ctx context.Context, c *conn, q *karte.Query, res *karte.SearchResul
 	for _, m := range found {
 		res.Matches = append(res.Matches, m.Resource)
 	}
-	res.Included, err = sqlsearch.Includes(sqlsearch.SQLite, q, found, includeFetch(c))
+	res.Included, err = sqlsearch.Includes(sqlsearch.SQLite, q, found, sqlsearch.Fetch{Resources: includeFetch(c), Types: typesFetch(c)})
 	return err
 }
 
@@ -67,7 +68,7 @@ func search(ctx context.Context, c *conn, q *karte.Query, res *karte.SearchResul
 func page(c *conn, plan *sqlsearch.Plan, count int, res *karte.SearchResult) (rids, seqs []int64, err error) {
 	var last []any
 	more := false
-	err = c.each(plan.Page, func(st *sqlite3.Stmt) {
+	err = c.eachCached(plan.Page, func(st *sqlite3.Stmt) {
 		if len(rids) == count {
 			more = true
 			return
@@ -99,16 +100,36 @@ func columnValue(st *sqlite3.Stmt, col int) any {
 	return st.ColumnText(col)
 }
 
+// selectVersions reads the versions whose seqs a JSON array lists. It does
+// what sqlsearch.Versions does in one statement text whatever the number
+// of seqs, so that it is prepared once per connection.
+const selectVersions = `SELECT ` + versionColumns + ` FROM resource_version v WHERE v.seq IN (SELECT value FROM json_each(?))`
+
 // versions fetches the versions with the given seqs, in that order.
 func versions(c *conn, seqs []int64) ([]*karte.Resource, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
+	list := make([]byte, 0, 16*len(seqs))
+	for i, seq := range seqs {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, seq, 10)
+	}
+	st, err := c.query(selectVersions, "["+string(list)+"]")
+	if err != nil {
+		return nil, err
+	}
 	byseq := make(map[int64]*karte.Resource, len(seqs))
-	err := c.each(sqlsearch.Versions(sqlsearch.SQLite, versionColumns, seqs), func(st *sqlite3.Stmt) {
+	for st.Step() {
 		r := scanVersion(st)
 		byseq[r.Seq] = r
-	})
+	}
+	err = st.Err()
+	if derr := done(st); err == nil {
+		err = derr
+	}
 	out := make([]*karte.Resource, 0, len(seqs))
 	for _, seq := range seqs {
 		if r := byseq[seq]; r != nil {
@@ -122,13 +143,22 @@ func versions(c *conn, seqs []int64) ([]*karte.Resource, error) {
 func includeFetch(c *conn) func(sqlsearch.Statement) ([]sqlsearch.Match, error) {
 	return func(st sqlsearch.Statement) ([]sqlsearch.Match, error) {
 		var rids, seqs []int64
-		err := c.each(st, func(s *sqlite3.Stmt) {
+		err := c.eachCached(st, func(s *sqlite3.Stmt) {
 			rids, seqs = append(rids, s.ColumnInt64(0)), append(seqs, s.ColumnInt64(1))
 		})
 		if err != nil {
 			return nil, err
 		}
 		return matches(c, rids, seqs)
+	}
+}
+
+// typesFetch runs a statement that selects type names.
+func typesFetch(c *conn) func(sqlsearch.Statement) ([]string, error) {
+	return func(st sqlsearch.Statement) ([]string, error) {
+		var types []string
+		err := c.eachCached(st, func(s *sqlite3.Stmt) { types = append(types, s.ColumnText(0)) })
+		return types, err
 	}
 }
 

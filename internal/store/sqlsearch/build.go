@@ -15,13 +15,20 @@ type Dialect struct {
 	// that exists and is not deleted, with the columns rid, rkey, type, id,
 	// version, seq and last_updated.
 	Live string
+	// PerRow ends a correlated subquery that must be run for each row
+	// that reaches it, by the indexes of its correlation, rather than be
+	// turned into a set computed once (see restrict.go).
+	PerRow string
 }
 
 // SQLite is the dialect of SQLite.
 var SQLite = Dialect{Placeholder: func(int) string { return "?" }, Live: "resource"}
 
-// Postgres is the dialect of PostgreSQL.
-var Postgres = Dialect{Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) }, Live: "live_resource"}
+// Postgres is the dialect of PostgreSQL. OFFSET 0 keeps PostgreSQL from
+// turning an EXISTS that it cannot make a semi-join (one inside an OR) into
+// a hashed set of every row the subquery could match: for the
+// restriction, every patient of a facility, at every search.
+var Postgres = Dialect{Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) }, Live: "live_resource", PerRow: " OFFSET 0"}
 
 // Statement is SQL with its arguments.
 type Statement struct {
@@ -36,6 +43,9 @@ type builder struct {
 	d     Dialect
 	args  []any
 	alias int
+	// restrict is the query's restriction, applied to every resource the
+	// statement reads (nested queries too); nil for none.
+	restrict *karte.Restriction
 }
 
 func (b *builder) arg(v any) string {
@@ -48,15 +58,32 @@ func (b *builder) name(prefix string) string {
 	return fmt.Sprintf("%s%d", prefix, b.alias)
 }
 
-// where is a boolean expression: resource alias r matches all clauses of q.
-// The clause at skip (-1 for none) is left out: it drives the query.
+// where is a boolean expression: resource alias r matches all clauses of q
+// and is admitted by the statement's restriction. The clause at skip (-1
+// for none) is left out: it drives the query.
+//
+// The restriction is tested only on the resources that pass the clauses,
+// inside a CASE: as a term of its own beside them, SQLite (3.54) tests it
+// first, on every row the driving clause gives, because it turns the
+// clauses' EXISTS into joins that come after the resource's own tests; a
+// patient's Observations with a given code would pay the restriction for
+// each of the patient's Observations.
 func (b *builder) where(q *karte.Query, r string, skip int) string {
 	parts := []string{b.types(q.Types, r)}
+	var tests []string
 	for i, cl := range q.Where {
 		if i == skip {
 			continue
 		}
-		parts = append(parts, b.clause(cl, q.Types, r))
+		tests = append(tests, b.clause(cl, q.Types, r))
+	}
+	switch admits := b.admits(q.Types, r); {
+	case admits == "":
+		parts = append(parts, tests...)
+	case len(tests) == 0:
+		parts = append(parts, admits)
+	default:
+		parts = append(parts, "CASE WHEN "+strings.Join(tests, " AND ")+" THEN "+admits+" END")
 	}
 	return strings.Join(nonEmpty(parts), " AND ")
 }

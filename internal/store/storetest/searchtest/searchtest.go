@@ -72,6 +72,14 @@ var suite = []struct {
 	// Keeping the index up to date.
 	{"UpdateReplacesIndex", testUpdateReplacesIndex},
 	{"DeleteRemoves", testDeleteRemoves},
+
+	// Authorisation's restriction (karte.Restriction).
+	{"Restrict", testRestrict},
+	{"RestrictNested", testRestrictNested},
+	{"RestrictIncludes", testRestrictIncludes},
+	{"RestrictPaging", testRestrictPaging},
+	{"RestrictChanges", testRestrictChanges},
+	{"RestrictExplain", testRestrictExplain},
 }
 
 // t0 is the suite's clock: writes are one minute apart from it.

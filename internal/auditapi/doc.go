@@ -1,0 +1,11 @@
+// Package auditapi serves kartehub's audit trail to auditors over FHIR:
+// search (GET [base]/AuditEvent?patient=...&agent=...&date=ge...) and read
+// (GET [base]/AuditEvent/[id]) of the AuditEvents in the audit log, found
+// through the log's index (karte.AuditSearcher), not in the resource store.
+// An AuditEvent's id is its record's sequence number in the log. Writes are
+// refused with 405: only the server records audit events, and the trail is
+// append-only.
+//
+// The Handler does not authorise: whatever mounts it must let only the
+// auditor role reach it (the audit trail names every patient and user).
+package auditapi
