@@ -41,3 +41,33 @@ func TestOpenAndGuardedRoutes(t *testing.T) {
 		t.Errorf("GET /jobs as an administrator: %d %s, want 200", r.status, r.body)
 	}
 }
+
+// TestAuditorsSearchTheTrail: the auditor role searches the AuditEvents of
+// the log over FHIR; other roles may not, and the search is audited too.
+func TestAuditorsSearchTheTrail(t *testing.T) {
+	st := openStore(t)
+	env := servertest.Start(t, st, nil)
+	seed(t, env, orgA, patient("pa", "A"))
+	doc := env.Client(env.UserToken(t, "sato", []string{karte.RolePhysician}, []string{"A"}, "user/*.cruds"))
+	if r := call(t, doc, "GET", env.Base+"/Patient/pa", ""); r.status != http.StatusOK {
+		t.Fatalf("read: %d", r.status)
+	}
+	if r := call(t, doc, "GET", env.Base+"/AuditEvent?patient=Patient/pa", ""); r.status != http.StatusForbidden || !r.isOutcome() {
+		t.Errorf("a physician searching the trail: %d %s, want 403", r.status, r.body)
+	}
+	auditor := env.Client(env.UserToken(t, "kansa", []string{karte.RoleAuditor}, []string{"A"}, "user/AuditEvent.rs"))
+	r := call(t, auditor, "GET", env.Base+"/AuditEvent?patient=Patient/pa&agent=sato&action=R", "")
+	if r.status != http.StatusOK {
+		t.Fatalf("auditor search: %d %s", r.status, r.body)
+	}
+	if n := len(r.ids()); n != 1 {
+		t.Errorf("the physician's read of Patient/pa: %d events, want 1: %s", n, r.body)
+	}
+	r = call(t, auditor, "GET", env.Base+"/AuditEvent?agent=kansa", "")
+	if r.status != http.StatusOK || len(r.ids()) != 1 {
+		t.Errorf("the auditor's own search is not in the trail: %d %s", r.status, r.body)
+	}
+	if r := call(t, auditor, "DELETE", env.Base+"/AuditEvent/1", ""); r.status < 400 {
+		t.Errorf("deleting an AuditEvent: %d", r.status)
+	}
+}

@@ -27,6 +27,7 @@ import (
 
 	"kartehub/internal/account"
 	"kartehub/internal/audit"
+	"kartehub/internal/auditapi"
 	"kartehub/internal/authz"
 	"kartehub/internal/fhirapi"
 	"kartehub/internal/guard"
@@ -177,6 +178,16 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	}
 	mux.Handle("GET /fhir/metadata", auditor.Wrap(api))
 	mux.Handle("/fhir/", guarded(api))
+	if searcher, ok := cfg.Store.(karte.AuditSearcher); ok {
+		// The trail is served from the audit log, not the record: the
+		// authoriser decides by role and scope (auditors), and the
+		// auditors' own searches are audited like every request.
+		trail := auditapi.New(searcher, "/fhir", auditapi.Options{Base: api.Base, Log: cfg.Log})
+		h := guarded(guard.Authorize(authorizer, "AuditEvent", api.Classify, api.WriteError, trail))
+		for _, p := range trail.Patterns() {
+			mux.Handle(p, h)
+		}
+	}
 	mux.Handle("/fhir", guarded(api))
 	mux.Handle("GET /jobs", guarded(guard.RequireRole(karte.RoleAdministrator, api.WriteError, jobsHandler)))
 	s.handler = mux
