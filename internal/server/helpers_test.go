@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -11,13 +12,36 @@ import (
 
 	"kartehub/internal/karte"
 	"kartehub/internal/server/servertest"
+	"kartehub/internal/store/postgres"
+	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/sqlite"
 )
 
-// openStore opens a new SQLite database for one test.
-func openStore(t testing.TB) *sqlite.Store {
+// engine selects the storage engine under the server: SQLite by default;
+// "go test ./internal/server -args -engine=postgres" runs the same tests on
+// a new PostgreSQL database each (see pgtest).
+var engine = flag.String("engine", "sqlite", "storage engine under test: sqlite or postgres")
+
+// store is what the tests need of an engine: the record, and the audit
+// log they read back.
+type store interface {
+	karte.Store
+	karte.AuditLog
+}
+
+// openStore opens a new database for one test.
+func openStore(t testing.TB) store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kartehub.db"))
+	var st store
+	var err error
+	switch *engine {
+	case "sqlite":
+		st, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kartehub.db"))
+	case "postgres":
+		st, err = postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	default:
+		t.Fatalf("-engine %q: want sqlite or postgres", *engine)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

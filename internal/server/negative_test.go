@@ -21,7 +21,6 @@ import (
 	"kartehub/internal/oauth/oauthtest"
 	"kartehub/internal/server"
 	"kartehub/internal/server/servertest"
-	"kartehub/internal/store/sqlite"
 )
 
 // clock is a clock the test moves on; it starts at the real time, so that
@@ -58,11 +57,11 @@ type auditEvent struct {
 // trail reads the audit events that requests add.
 type trail struct {
 	t    *testing.T
-	st   *sqlite.Store
+	st   karte.AuditLog
 	seen int64
 }
 
-func newTrail(t *testing.T, st *sqlite.Store) *trail {
+func newTrail(t *testing.T, st karte.AuditLog) *trail {
 	tr := &trail{t: t, st: st}
 	tr.since()
 	return tr

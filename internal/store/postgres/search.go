@@ -121,9 +121,9 @@ func page(ctx context.Context, tx pgx.Tx, plan *sqlsearch.Plan, count int, res *
 	return rids, seqs, nil
 }
 
-// selectVersions reads the versions with the seqs of an array. It does what
-// sqlsearch.Versions does, in one statement text whatever the number of
-// seqs, so it is prepared once per connection and reads bodies in binary.
+// selectVersions reads the versions with the seqs of an array, in one
+// statement text whatever the number of seqs, so it is prepared once per
+// connection and reads bodies in binary.
 const selectVersions = `SELECT ` + versionColumns + ` FROM resource_version v WHERE v.seq = ANY($1)`
 
 // versions fetches the versions with the given seqs, in that order.

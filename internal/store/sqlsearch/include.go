@@ -67,12 +67,6 @@ func (b *builder) list(ids []int64) string {
 	return strings.Join(ph, ", ")
 }
 
-// Versions selects the stored versions with the given seqs.
-func Versions(d Dialect, columns string, seqs []int64) Statement {
-	b := &builder{d: d}
-	return Statement{SQL: "SELECT " + columns + " FROM resource_version v WHERE v.seq IN (" + b.list(seqs) + ")", Args: b.args}
-}
-
 // Match is a resource found by a search, with its rid.
 type Match struct {
 	RID      int64
