@@ -70,3 +70,31 @@ func field(out, label string) string {
 	}
 	return ""
 }
+
+// TestImportURL imports into a running server as an API client: the
+// command finds the token endpoint by SMART discovery and gets its own
+// token, as a departmental system would.
+func TestImportURL(t *testing.T) {
+	dir := t.TempDir()
+	r := startServe(t, "--data", dir, "--http", "127.0.0.1:0")
+	out := mustRun(t, "admin", "client", "add", "importer", "--role", "physician,administrator", "--data", dir)
+	id, secret := field(out, "client_id:"), field(out, "client_secret:")
+	if _, err := run(t, "import", "--url", r.base, "--client-id", id, "--quiet", "../fhirimport/testdata/tree"); err == nil || !strings.Contains(err.Error(), "client-secret") {
+		t.Errorf("import --url without a secret: %v, want an error naming --client-secret", err)
+	}
+	t.Setenv("KARTEHUB_CLIENT_SECRET", secret)
+	if out, err := run(t, "import", "--url", r.base, "--client-id", id, "--quiet", "../fhirimport/testdata/tree"); err != nil {
+		t.Fatalf("import --url: %v\n%s", err, out)
+	}
+	token := clientToken(t, dir, strings.TrimSuffix(r.base, "/fhir"), "system/Patient.rs", karte.RolePhysician)
+	req, _ := http.NewRequest("GET", r.base+"/Patient/single-p1", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the imported Patient/single-p1: %s", resp.Status)
+	}
+}
