@@ -187,18 +187,76 @@ func (s *Service) EnableClient(ctx context.Context, id string) error {
 	return s.changeClient(ctx, id, func(c *karte.Client) { c.Disabled = false })
 }
 
+// ClientUpdate is a change to a client's registration: each field that is
+// not nil replaces the client's, and the others are left as they are.
+type ClientUpdate struct {
+	Name       *string
+	Roles      *[]string // at least one of karte.Roles
+	Facilities *[]string // Organization ids; empty: none, which lets the client see every facility
+}
+
+// UpdateClient applies u to the client and returns it, without its secret
+// hash. It checks u as CreateClient checks a new client, and returns an
+// *karte.Error of Kind Invalid for a bad name, role or facility, and of
+// Kind NotFound for an unknown client. An update that changes nothing
+// writes nothing. As for accounts, the OAuth provider applies the new
+// roles and facilities to the tokens already issued within seconds.
+func (s *Service) UpdateClient(ctx context.Context, id string, u ClientUpdate) (*karte.Client, error) {
+	var name string
+	if u.Name != nil {
+		var err error
+		if name, err = checkName("client name", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	roles, facilities, err := checkAccess(u.Roles, u.Facilities)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.modifyClient(ctx, id, func(c *karte.Client) bool {
+		before := redactedClient(c)
+		if u.Name != nil {
+			c.Name = name
+		}
+		if u.Roles != nil {
+			c.Roles = slices.Clone(roles)
+		}
+		if u.Facilities != nil {
+			c.Facilities = slices.Clone(facilities)
+		}
+		return c.Name != before.Name || !slices.Equal(c.Roles, before.Roles) || !slices.Equal(c.Facilities, before.Facilities)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return redactedClient(c), nil
+}
+
 func (s *Service) changeClient(ctx context.Context, id string, fn func(*karte.Client)) error {
+	_, err := s.modifyClient(ctx, id, func(c *karte.Client) bool { fn(c); return true })
+	return err
+}
+
+// modifyClient reads the client, applies fn and stores it if fn reports a
+// change, rereading and applying fn again when someone else has changed
+// the client meanwhile. It returns the client as stored.
+func (s *Service) modifyClient(ctx context.Context, id string, fn func(*karte.Client) (changed bool)) (*karte.Client, error) {
 	id = strings.TrimSpace(id)
 	for attempt := 1; ; attempt++ {
 		c, err := s.st.Client(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fn(c)
+		if !fn(c) {
+			return c, nil
+		}
 		c.Updated = s.clock()
 		err = s.st.UpdateClient(ctx, c)
+		if err == nil {
+			return c, nil
+		}
 		if !karte.IsKind(err, karte.Conflict) || attempt == maxAttempts {
-			return err
+			return nil, fmt.Errorf("update client %s: %w", id, err)
 		}
 	}
 }

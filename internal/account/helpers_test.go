@@ -1,6 +1,7 @@
 package account_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -12,6 +13,8 @@ import (
 
 	"kartehub/internal/account"
 	"kartehub/internal/karte"
+	"kartehub/internal/store/postgres"
+	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/sqlite"
 )
 
@@ -32,22 +35,53 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// env is a Service on a real SQLite store, with a settable clock.
+// env is a Service on a real store, with a settable clock.
 type env struct {
 	svc   *account.Service
-	st    *sqlite.Store
+	st    karte.AccountStore
 	clock *clock
 }
 
-// newEnv returns a test environment; cfg's Now, Key, Hash and
+// newEnv returns a test environment on SQLite; cfg's Now, Key, Hash and
 // FailureFloor are filled in unless set.
 func newEnv(t *testing.T, cfg account.Config) *env {
+	t.Helper()
+	return newEnvOn(t, openSQLite(t), cfg)
+}
+
+// openSQLite opens an empty SQLite store, closed by the test's cleanup.
+func openSQLite(t *testing.T) karte.AccountStore {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "kartehub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// openPostgres opens an empty PostgreSQL database of the test's own (see
+// pgtest: skipped without a server unless KARTEHUB_REQUIRE_POSTGRES=1).
+func openPostgres(t *testing.T) karte.AccountStore {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// engines runs test once on each storage engine.
+func engines(t *testing.T, test func(t *testing.T, open func(t *testing.T) karte.AccountStore)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, openSQLite) })
+	t.Run("postgres", func(t *testing.T) { test(t, openPostgres) })
+}
+
+// newEnvOn returns a test environment on st, with cfg filled in as by
+// newEnv.
+func newEnvOn(t *testing.T, st karte.AccountStore, cfg account.Config) *env {
+	t.Helper()
 	c := newClock()
 	if cfg.Now == nil {
 		cfg.Now = c.Now

@@ -343,6 +343,100 @@ func (s *Service) ExpireUser(ctx context.Context, login string, at time.Time) er
 	return s.change(ctx, login, func(a *karte.Account) { a.ExpiresAt = at })
 }
 
+// UserUpdate is a change to an account's profile: each field that is not
+// nil replaces the account's, and the others are left as they are.
+type UserUpdate struct {
+	Name       *string   // display name
+	Person     *string   // FHIR resource of the person; "" removes it
+	Roles      *[]string // at least one of karte.Roles
+	Facilities *[]string // Organization ids ("Organization/" is dropped); empty: none
+}
+
+// UpdateUser applies u to the account with the login name and returns the
+// account, without its secrets. It checks u as CreateUser checks a new
+// account, and returns an *karte.Error of Kind Invalid for a bad name,
+// person, role or facility, and of Kind NotFound for an unknown login. An
+// update that changes nothing writes nothing.
+//
+// The OAuth provider takes roles and facilities from the account when it
+// verifies a token (it caches accounts for a few seconds), so a change
+// applies to the sessions already open, not only to the next login.
+func (s *Service) UpdateUser(ctx context.Context, login string, u UserUpdate) (*karte.Account, error) {
+	apply, err := userUpdate(u)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.st.AccountByLogin(ctx, normalLogin(login))
+	if err != nil {
+		return nil, err
+	}
+	before := redacted(a)
+	apply(a)
+	if sameProfile(before, a) {
+		return before, nil
+	}
+	a, err = s.modify(ctx, a, func(a *karte.Account) error { apply(a); return nil })
+	if err != nil {
+		return nil, fmt.Errorf("update account %q: %w", before.Login, err)
+	}
+	return redacted(a), nil
+}
+
+// userUpdate checks u and returns the function that applies it.
+func userUpdate(u UserUpdate) (func(*karte.Account), error) {
+	var name string
+	if u.Name != nil {
+		var err error
+		if name, err = checkName("display name", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	if u.Person != nil {
+		if err := checkPerson(*u.Person); err != nil {
+			return nil, err
+		}
+	}
+	roles, facilities, err := checkAccess(u.Roles, u.Facilities)
+	if err != nil {
+		return nil, err
+	}
+	return func(a *karte.Account) {
+		if u.Name != nil {
+			a.Name = name
+		}
+		if u.Person != nil {
+			a.Person = *u.Person
+		}
+		if u.Roles != nil {
+			a.Roles = slices.Clone(roles)
+		}
+		if u.Facilities != nil {
+			a.Facilities = slices.Clone(facilities)
+		}
+	}, nil
+}
+
+// checkAccess checks the roles and facilities of an update, each if not
+// nil.
+func checkAccess(roles, facilities *[]string) (r, f []string, err error) {
+	if roles != nil {
+		if r, err = checkRoles(*roles); err != nil {
+			return nil, nil, err
+		}
+	}
+	if facilities != nil {
+		if f, err = checkFacilities(*facilities); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r, f, nil
+}
+
+func sameProfile(a, b *karte.Account) bool {
+	return a.Name == b.Name && a.Person == b.Person &&
+		slices.Equal(a.Roles, b.Roles) && slices.Equal(a.Facilities, b.Facilities)
+}
+
 // change applies fn to the account with the login name and stores it.
 func (s *Service) change(ctx context.Context, login string, fn func(*karte.Account)) error {
 	a, err := s.st.AccountByLogin(ctx, normalLogin(login))
@@ -475,14 +569,26 @@ func checkRoles(roles []string) ([]string, error) {
 
 var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
+// FacilityID returns the Organization id of a facility given as an id or
+// as a reference ("hub" or "Organization/hub"), or an *karte.Error of Kind
+// Invalid if it is neither. Accounts and clients keep their facilities as
+// such ids.
+func FacilityID(facility string) (string, error) {
+	id := strings.TrimPrefix(strings.TrimSpace(facility), "Organization/")
+	if !fhirID.MatchString(id) {
+		return "", karte.Errorf(karte.Invalid, "facility %q: want an Organization id (A-Z, a-z, 0-9, '-', '.', at most 64)", facility)
+	}
+	return id, nil
+}
+
 // checkFacilities returns the Organization ids without duplicates, or
 // Invalid.
 func checkFacilities(facilities []string) ([]string, error) {
 	var out []string
 	for _, f := range facilities {
-		id := strings.TrimPrefix(strings.TrimSpace(f), "Organization/")
-		if !fhirID.MatchString(id) {
-			return nil, karte.Errorf(karte.Invalid, "facility %q: want an Organization id (A-Z, a-z, 0-9, '-', '.', at most 64)", f)
+		id, err := FacilityID(f)
+		if err != nil {
+			return nil, err
 		}
 		if !slices.Contains(out, id) {
 			out = append(out, id)

@@ -18,6 +18,8 @@ import (
 const adminUsage = `Usage:
   kartehub admin user add LOGIN --name NAME --role ROLE[,ROLE] [--facility ORG[,ORG]]
                            [--person Practitioner/ID] [--expires DATE]
+  kartehub admin user set LOGIN [--role ROLE[,ROLE]] [--facility ORG[,ORG]] [--name NAME]
+                           [--person Practitioner/ID]
   kartehub admin user list
   kartehub admin user disable|enable|unlock LOGIN
   kartehub admin user reset-password LOGIN
@@ -25,19 +27,37 @@ const adminUsage = `Usage:
   kartehub admin user expire LOGIN --at DATE|never
   kartehub admin client add NAME --role ROLE[,ROLE] [--facility ORG[,ORG]] [--jwks FILE]
                            [--expires DATE]
+  kartehub admin client set ID [--role ROLE[,ROLE]] [--facility ORG[,ORG]] [--name NAME]
   kartehub admin client list
   kartehub admin client disable|enable ID
+  kartehub admin facility add ID --name NAME [--code CODE] [--part-of ORG]
+  kartehub admin facility list
 
 Every command also takes --data DIR | --database URL, anywhere after it.
 
 Roles: physician, nurse, technologist, clerk, researcher, auditor, administrator.
-Facilities are Organization ids. DATE is YYYY-MM-DD (the start of that day,
-local time) or an RFC 3339 time.
+Facilities are the ids of Organizations in the record ("facility list");
+a person sees the patients of their facilities only, and a person with none
+sees no patient; a client with none sees every facility. DATE is YYYY-MM-DD
+(the start of that day, local time) or an RFC 3339 time.
+
+"set" replaces what its flags name, and only that: --role and --facility
+give the whole new list (--facility "" for none; --person "" removes it).
+Only flags on the command line count for "set" and "facility add", not
+KARTEHUB_* variables. Sessions and tokens already issued follow a change
+within seconds.
 
 "user add" and "user reset-password" print a one-time password, once: only
 its hash is kept, and it must be changed at the first login. "client add"
 prints the client id and, unless --jwks registers public keys (a JWK Set, a
 JWK or PEM) for private_key_jwt, a client secret, once.
+
+"facility add" creates or updates Organization/ID (type prov, healthcare
+provider): CODE is the 10-digit medical institution code (医療機関コード),
+kept as a JP Core identifier; --part-of names the parent Organization.
+Naming a facility that does not exist yet only warns.
+
+See docs/admin.md.
 `
 
 // runAdmin runs "kartehub admin user|client VERB ...".
@@ -47,7 +67,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return nil
 		}
-		return errors.New("admin: want \"user\" or \"client\" and a subcommand, such as \"admin user list\"")
+		return errors.New("admin: want \"user\", \"client\" or \"facility\" and a subcommand, such as \"admin user list\"")
 	}
 	cmd := args[0] + " " + args[1]
 	run, ok := adminCommands[cmd]
@@ -55,7 +75,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stderr, adminUsage)
 		return fmt.Errorf("admin: unknown command %q", cmd)
 	}
-	a := &adminCmd{name: "admin " + cmd, stdout: stdout, fs: newFlags("admin "+cmd, stderr)}
+	a := &adminCmd{name: "admin " + cmd, stdout: stdout, stderr: stderr, fs: newFlags("admin "+cmd, stderr)}
 	a.sf.register(a.fs)
 	if err := run(ctx, a, args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -72,6 +92,7 @@ type adminCmd struct {
 	fs     *flag.FlagSet
 	sf     storeFlags
 	stdout io.Writer
+	stderr io.Writer // warnings
 	st     karte.Store
 }
 
@@ -95,6 +116,15 @@ func (a *adminCmd) args(args []string, want ...string) ([]string, error) {
 		return nil, fmt.Errorf("want %s, got %d arguments %q", strings.Join(want, " "), len(pos), pos)
 	}
 	return pos, nil
+}
+
+// given returns the names of the flags given on the command line. The
+// "set" commands change only what these name; a KARTEHUB_* variable is no
+// change.
+func (a *adminCmd) given() map[string]bool {
+	m := map[string]bool{}
+	a.fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
 }
 
 // service opens the store and returns the account service on it.
@@ -131,6 +161,7 @@ func (a *adminCmd) close() {
 // adminCommands are the admin commands by "NOUN VERB".
 var adminCommands = map[string]func(context.Context, *adminCmd, []string) error{
 	"user add":            userAdd,
+	"user set":            userSet,
 	"user list":           userList,
 	"user disable":        userChange("disabled", (*account.Service).DisableUser),
 	"user enable":         userChange("enabled", (*account.Service).EnableUser),
@@ -139,9 +170,12 @@ var adminCommands = map[string]func(context.Context, *adminCmd, []string) error{
 	"user reset-password": userResetPassword,
 	"user expire":         userExpire,
 	"client add":          clientAdd,
+	"client set":          clientSet,
 	"client list":         clientList,
 	"client disable":      clientChange("disabled", (*account.Service).DisableClient),
 	"client enable":       clientChange("enabled", (*account.Service).EnableClient),
+	"facility add":        facilityAdd,
+	"facility list":       facilityList,
 }
 
 func userAdd(ctx context.Context, a *adminCmd, args []string) error {
@@ -179,7 +213,77 @@ func userAdd(ctx context.Context, a *adminCmd, args []string) error {
 	fmt.Fprintf(a.stdout, "created account %s (%s), id %s, roles %s, facilities %s\n",
 		acc.Login, acc.Name, acc.ID, strings.Join(acc.Roles, ","), adminDash(strings.Join(acc.Facilities, ",")))
 	adminOneTime(a.stdout, acc.Login, pw)
+	a.warnFacilities(ctx, acc.Facilities)
 	return nil
+}
+
+func userSet(ctx context.Context, a *adminCmd, args []string) error {
+	name := a.fs.String("name", "", "new display name")
+	roles := a.fs.String("role", "", "new roles, comma-separated: they replace the current ones")
+	facilities := a.fs.String("facility", "", `new Organization ids, comma-separated: they replace the current ones ("" for none)`)
+	person := a.fs.String("person", "", `FHIR resource of the person, e.g. Practitioner/123 ("" removes it)`)
+	pos, err := a.args(args, "LOGIN")
+	if err != nil {
+		return err
+	}
+	var u account.UserUpdate
+	given := a.given()
+	if given["name"] {
+		u.Name = name
+	}
+	if given["person"] {
+		u.Person = person
+	}
+	if given["role"] {
+		u.Roles = new(adminList(*roles))
+	}
+	if given["facility"] {
+		u.Facilities = new(adminList(*facilities))
+	}
+	if u == (account.UserUpdate{}) {
+		return errors.New("nothing to change: give --role, --facility, --name or --person")
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	before, err := svc.User(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	after, err := svc.UpdateUser(ctx, before.Login, u)
+	if err != nil {
+		return err
+	}
+	changes := adminChanges(
+		"name", before.Name, after.Name,
+		"person", before.Person, after.Person,
+		"roles", strings.Join(before.Roles, ","), strings.Join(after.Roles, ","),
+		"facilities", strings.Join(before.Facilities, ","), strings.Join(after.Facilities, ","))
+	if changes == "" {
+		fmt.Fprintf(a.stdout, "account %s unchanged\n", after.Login)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "updated account %s: %s\n", after.Login, changes)
+	fmt.Fprintln(a.stdout, "(sessions already open follow the change within seconds)")
+	if len(after.Facilities) == 0 && len(before.Facilities) > 0 {
+		fmt.Fprintf(a.stdout, "%s has no facility now: no patient's record is open to it, except through break-glass\n", after.Login)
+	}
+	a.warnFacilities(ctx, after.Facilities)
+	return nil
+}
+
+// adminChanges describes the changes among triples of what, before and
+// after: "roles nurse -> physician,nurse; facilities - -> hub".
+func adminChanges(triples ...string) string {
+	var out []string
+	for i := 0; i+2 < len(triples); i += 3 {
+		if triples[i+1] != triples[i+2] {
+			out = append(out, fmt.Sprintf("%s %s -> %s", triples[i], adminDash(triples[i+1]), adminDash(triples[i+2])))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func adminOneTime(w io.Writer, login, pw string) {
@@ -339,6 +443,7 @@ func clientAdd(ctx context.Context, a *adminCmd, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "registered client %q, roles %s, facilities %s\n", c.Name, strings.Join(c.Roles, ","),
 		adminDash(strings.Join(c.Facilities, ",")))
+	a.warnFacilities(ctx, c.Facilities)
 	fmt.Fprintf(a.stdout, "client_id:     %s\n", c.ID)
 	if secret != "" {
 		fmt.Fprintf(a.stdout, "client_secret: %s\n(shown only now: kartehub keeps only its hash)\n", secret)
@@ -392,6 +497,58 @@ func clientList(ctx context.Context, a *adminCmd, args []string) error {
 			adminDash(strings.Join(c.Facilities, ",")), auth, status, adminTime(c.ExpiresAt))
 	}
 	return tw.Flush()
+}
+
+func clientSet(ctx context.Context, a *adminCmd, args []string) error {
+	name := a.fs.String("name", "", "new name")
+	roles := a.fs.String("role", "", "new roles, comma-separated: they replace the current ones")
+	facilities := a.fs.String("facility", "", `new Organization ids, comma-separated: they replace the current ones ("" for none: every facility)`)
+	pos, err := a.args(args, "ID")
+	if err != nil {
+		return err
+	}
+	var u account.ClientUpdate
+	given := a.given()
+	if given["name"] {
+		u.Name = name
+	}
+	if given["role"] {
+		u.Roles = new(adminList(*roles))
+	}
+	if given["facility"] {
+		u.Facilities = new(adminList(*facilities))
+	}
+	if u == (account.ClientUpdate{}) {
+		return errors.New("nothing to change: give --role, --facility or --name")
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	before, err := svc.Client(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	after, err := svc.UpdateClient(ctx, before.ID, u)
+	if err != nil {
+		return err
+	}
+	changes := adminChanges(
+		"name", before.Name, after.Name,
+		"roles", strings.Join(before.Roles, ","), strings.Join(after.Roles, ","),
+		"facilities", strings.Join(before.Facilities, ","), strings.Join(after.Facilities, ","))
+	if changes == "" {
+		fmt.Fprintf(a.stdout, "client %s unchanged\n", after.ID)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "updated client %s: %s\n", after.ID, changes)
+	fmt.Fprintln(a.stdout, "(tokens already issued follow the change within seconds)")
+	if len(after.Facilities) == 0 && len(before.Facilities) > 0 {
+		fmt.Fprintf(a.stdout, "client %s has no facility now: its roles and scopes apply to the patients of every facility\n", after.ID)
+	}
+	a.warnFacilities(ctx, after.Facilities)
+	return nil
 }
 
 // clientChange is a command that changes one client and reports it.

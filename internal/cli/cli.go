@@ -30,7 +30,7 @@ Usage:
   kartehub synth  --patients N --out DIR [--seed S] [--facilities 40]
   kartehub audit verify [--data DIR | --database URL] [--key FILE]
   kartehub audit export [--data DIR | --database URL] [--since T] [--until T] [--patient REF] [--out FILE]
-  kartehub admin  user|client SUBCOMMAND ... [--data DIR | --database URL]
+  kartehub admin  user|client|facility SUBCOMMAND ... [--data DIR | --database URL]
   kartehub version
 
 Run "kartehub COMMAND -h" for the flags of a command. Every flag can also be
