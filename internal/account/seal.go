@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"kartehub/internal/keyfile"
 	"path/filepath"
 	"strings"
 )
@@ -36,17 +36,14 @@ func LoadKey(dir string) ([]byte, error) {
 }
 
 func readKey(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	b, err := keyfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("account key %s: mode %v lets others read it: chmod 600 it", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+	return parseKey(path, b)
+}
+
+func parseKey(path string, b []byte) ([]byte, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) != KeySize {
 		return nil, fmt.Errorf("account key %s: want %d bytes in hex", path, KeySize)
@@ -54,32 +51,16 @@ func readKey(path string) ([]byte, error) {
 	return key, nil
 }
 
+// createKey makes a key and stores it; if another server made one first,
+// it returns that one.
 func createKey(path string) ([]byte, error) {
 	key := make([]byte, KeySize)
 	rand.Read(key)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readKey(path) // another process made it first
-	}
+	stored, err := keyfile.Create(path, []byte(hex.EncodeToString(key)+"\n"))
 	if err != nil {
 		return nil, fmt.Errorf("account key: %w", err)
 	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("account key %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return key, nil
+	return parseKey(path, stored)
 }
 
 // sealPrefix marks the format of a sealed secret, so that a later format

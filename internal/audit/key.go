@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"kartehub/internal/keyfile"
 	"os"
 	"path/filepath"
-	"runtime"
 )
 
 // The key files in the data directory. The private key is PKCS #8 and the
@@ -36,7 +36,7 @@ func LoadKey(dir string) (ed25519.PrivateKey, error) {
 		if _, serr := os.Stat(pubPath); serr == nil {
 			return nil, fmt.Errorf("audit key %s is missing but its public key %s is there: restore the key from a backup", path, pubPath)
 		}
-		key, err = createKey(dir, path)
+		key, err = createKey(path)
 	}
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func LoadKey(dir string) (ed25519.PrivateKey, error) {
 	have, err := ReadPublicKey(pubPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return key, writePublicKey(dir, pubPath, pub)
+		return key, writePublicKey(pubPath, pub)
 	case err != nil:
 		return nil, err
 	case !have.Equal(pub):
@@ -55,17 +55,14 @@ func LoadKey(dir string) (ed25519.PrivateKey, error) {
 }
 
 func readKey(path string) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	data, err := keyfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("audit key %s has mode %#o: others may read it; chmod 600 it", path, fi.Mode().Perm())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+	return parseKey(path, data)
+}
+
+func parseKey(path string, data []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
 		return nil, fmt.Errorf("audit key %s: not a PEM PRIVATE KEY", path)
@@ -81,10 +78,9 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// createKey makes a new key and links it into place, so that a crash never
-// leaves half a key file and two servers starting at once agree on one key
-// (the loser reads the winner's).
-func createKey(dir, path string) (ed25519.PrivateKey, error) {
+// createKey makes a new key and stores it; if another server made one
+// first, it returns that one.
+func createKey(path string) (ed25519.PrivateKey, error) {
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		return nil, err
@@ -93,33 +89,22 @@ func createKey(dir, path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := writeTemp(dir, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	stored, err := keyfile.Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
-		return readKey(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
-	}
-	return key, syncDir(dir)
+	return parseKey(path, stored)
 }
 
-func writePublicKey(dir, path string, pub ed25519.PublicKey) error {
+func writePublicKey(path string, pub ed25519.PublicKey) error {
 	data, err := publicKeyPEM(pub)
 	if err != nil {
 		return err
 	}
-	tmp, err := writeTemp(dir, data, 0o644)
-	if err != nil {
+	if err := keyfile.WritePublic(path, data); err != nil {
 		return fmt.Errorf("audit public key: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("audit public key: %w", err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 func publicKeyPEM(pub ed25519.PublicKey) ([]byte, error) {
@@ -128,42 +113,6 @@ func publicKeyPEM(pub ed25519.PublicKey) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
-}
-
-// writeTemp writes data to a new file in dir with mode perm, synced, and
-// returns its name.
-func writeTemp(dir string, data []byte, perm os.FileMode) (string, error) {
-	f, err := os.CreateTemp(dir, ".audit-key-*") // created 0600
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil && perm != 0o600 {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // ReadPublicKey reads a public key file as LoadKey writes it.

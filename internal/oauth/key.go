@@ -13,9 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"kartehub/internal/keyfile"
 	"path/filepath"
-	"runtime"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -35,23 +34,20 @@ func LoadKey(dir string) (crypto.Signer, error) {
 	path := filepath.Join(dir, KeyFile)
 	key, err := readKey(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return createKey(dir, path)
+		return createKey(path)
 	}
 	return key, err
 }
 
 func readKey(path string) (crypto.Signer, error) {
-	fi, err := os.Stat(path)
+	data, err := keyfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("oauth key %s has mode %#o: others may read it; chmod 600 it", path, fi.Mode().Perm())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+	return parseKey(path, data)
+}
+
+func parseKey(path string, data []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
 		return nil, fmt.Errorf("oauth key %s: not a PEM PRIVATE KEY (PKCS #8)", path)
@@ -70,10 +66,9 @@ func readKey(path string) (crypto.Signer, error) {
 	return signer, nil
 }
 
-// createKey makes a key and links it into place, so that a crash never
-// leaves half a key file and two servers starting at once agree on one key
-// (the loser reads the winner's), as the audit key does.
-func createKey(dir, path string) (crypto.Signer, error) {
+// createKey makes a key and stores it; if another server made one first,
+// it returns that one.
+func createKey(path string) (crypto.Signer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -82,42 +77,11 @@ func createKey(dir, path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := writeTemp(dir, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	stored, err := keyfile.Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	if err != nil {
 		return nil, fmt.Errorf("oauth key: %w", err)
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
-		return readKey(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("oauth key: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return key, nil
-}
-
-// writeTemp writes data to a new file in dir, mode 0600, synced, and
-// returns its name.
-func writeTemp(dir string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, ".oauth-key-*") // created 0600
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
+	return parseKey(path, stored)
 }
 
 // algorithmOf returns the JWS algorithm a signing key signs with.
