@@ -136,7 +136,8 @@ func (a *Auditor) Wrap(next http.Handler) http.Handler {
 		if req.Interaction == "" {
 			req.Interaction = karte.InteractionOperation
 		}
-		if err := a.Recorder.Record(ctx, note.Event(req, held.status)); err != nil {
+		// Recorded even if the client has gone: the data was read.
+		if err := a.Recorder.Record(context.WithoutCancel(ctx), note.Event(req, held.status)); err != nil {
 			a.Log.Error("audit trail unavailable: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
 			a.Fail(w, r, karte.Errorf(karte.Unavailable, "the audit trail cannot record this request, so it is not served; try again later"))
 			return
