@@ -116,7 +116,7 @@ type Auditor struct {
 	Recorder Recorder
 	Classify Classifier
 	Fail     ErrorWriter
-	Log      *slog.Logger
+	Log      *slog.Logger // nil: nothing is logged
 }
 
 // Wrap returns a handler that serves next with an audit.Note in the
@@ -138,12 +138,19 @@ func (a *Auditor) Wrap(next http.Handler) http.Handler {
 		}
 		// Recorded even if the client has gone: the data was read.
 		if err := a.Recorder.Record(context.WithoutCancel(ctx), note.Event(req, held.status)); err != nil {
-			a.Log.Error("audit trail unavailable: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
+			a.logger().Error("audit trail unavailable: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
 			a.Fail(w, r, karte.Errorf(karte.Unavailable, "the audit trail cannot record this request, so it is not served; try again later"))
 			return
 		}
 		held.send(w)
 	})
+}
+
+func (a *Auditor) logger() *slog.Logger {
+	if a.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Log
 }
 
 // remoteIP is the address of the peer, without the port.
