@@ -25,10 +25,21 @@ func (s *Store) Write(ctx context.Context, fn func(karte.Tx) error) error {
 	case <-s.stop:
 		return errClosed
 	}
-	// Once queued, the request is always answered: waiting for it even if
-	// ctx ends keeps the caller from reporting failure for a write that
-	// then commits.
-	return <-req.result
+	// Once queued, the request is answered: waiting for it even if ctx
+	// ends keeps the caller from reporting failure for a write that then
+	// commits. Only a writer that has stopped (Close) may leave it
+	// unanswered, if it was queued after the last drain: it never ran.
+	select {
+	case err := <-req.result:
+		return err
+	case <-s.stopped:
+		select {
+		case err := <-req.result:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // writeLoop owns the writer connection. It takes the queued requests in
