@@ -1,10 +1,8 @@
 package auditapi
 
 import (
-	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"kartehub/internal/fhir"
+	"kartehub/internal/fhirapi"
 	"kartehub/internal/karte"
 )
 
@@ -83,7 +82,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store") // audit records name patients
-	if err := checkFormat(r); err != nil {
+	if err := fhirapi.CheckFormat(r); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -161,7 +160,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		}
 		b.Set("entry", entries)
 	}
-	writeJSON(w, r, http.StatusOK, b)
+	fhirapi.WriteJSON(w, r, http.StatusOK, b)
 }
 
 func link(rel, path string, params url.Values) *fhir.Object {
@@ -199,7 +198,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `W/"1"`)
 	w.Header().Set("Last-Modified", recs[0].Time.UTC().Format(http.TimeFormat))
-	writeJSON(w, r, http.StatusOK, res)
+	fhirapi.WriteJSON(w, r, http.StatusOK, res)
 }
 
 // Resource returns the AuditEvent of rec as the API serves it: the stored
@@ -232,126 +231,10 @@ func (h *Handler) baseURL(r *http.Request) string {
 	if h.base != "" {
 		return h.base
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host + h.prefix
+	return fhirapi.RequestBase(r, h.prefix)
 }
 
-// checkFormat accepts only FHIR JSON, as the rest of the API does.
-func checkFormat(r *http.Request) error {
-	if f := r.URL.Query().Get("_format"); f != "" && f != "json" && !isJSON(f) {
-		return notAcceptable("_format " + strconv.Quote(f) + " is not supported; this server answers only in application/fhir+json")
-	}
-	acc := r.Header.Get("Accept")
-	if acc == "" {
-		return nil
-	}
-	for _, part := range strings.Split(acc, ",") {
-		mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
-		if isJSON(mt) || mt == "*/*" || mt == "application/*" {
-			return nil
-		}
-	}
-	return notAcceptable("Accept " + acc + ": this server answers only in application/fhir+json")
-}
-
-func isJSON(mt string) bool {
-	switch mt {
-	case "application/fhir+json", "application/json", "application/json+fhir":
-		return true
-	}
-	return false
-}
-
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, v fhir.Value) {
-	var b []byte
-	if r.URL.Query().Get("_pretty") == "true" {
-		b = fhir.AppendIndent(nil, v, "  ")
-	} else {
-		b = fhir.Append(nil, v)
-	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(b)
-	}
-}
-
-// statusOf maps error kinds to HTTP statuses, for the kinds this handler
-// meets.
-var statusOf = map[karte.Kind]int{
-	karte.Internal:         http.StatusInternalServerError,
-	karte.Invalid:          http.StatusBadRequest,
-	karte.NotFound:         http.StatusNotFound,
-	karte.NotSupported:     http.StatusNotImplemented,
-	karte.MethodNotAllowed: http.StatusMethodNotAllowed,
-	karte.Unauthorized:     http.StatusUnauthorized,
-	karte.Forbidden:        http.StatusForbidden,
-	karte.Unavailable:      http.StatusServiceUnavailable,
-}
-
-// issueCodeOf is the OperationOutcome issue type of each kind.
-var issueCodeOf = map[karte.Kind]string{
-	karte.Internal:         "exception",
-	karte.Invalid:          "invalid",
-	karte.NotFound:         "not-found",
-	karte.NotSupported:     "not-supported",
-	karte.MethodNotAllowed: "not-supported",
-	karte.Unauthorized:     "login",
-	karte.Forbidden:        "forbidden",
-	karte.Unavailable:      "transient",
-}
-
-// statusError carries the content negotiation status 406, which no
-// karte.Kind maps to.
-type statusError struct {
-	status int
-	err    *karte.Error
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-func (e *statusError) Unwrap() error { return e.err }
-
-func notAcceptable(msg string) error {
-	return &statusError{http.StatusNotAcceptable, &karte.Error{Kind: karte.NotSupported, Message: msg}}
-}
-
-// fail answers err as an OperationOutcome. The text of an internal error
-// goes to the log only: it may describe the database.
+// fail answers err as an OperationOutcome, as the rest of the API does.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	kind := karte.KindOf(err)
-	status, ok := statusOf[kind]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	var se *statusError
-	switch {
-	case errors.As(err, &se):
-		status = se.status
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		status, kind = http.StatusServiceUnavailable, karte.Unavailable
-	}
-	msg := err.Error()
-	if status == http.StatusInternalServerError {
-		h.logger.Error("audit API", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal server error; the server log has the details"
-	}
-	code, ok := issueCodeOf[kind]
-	if !ok {
-		code = "exception"
-	}
-	issue := &fhir.Object{}
-	issue.Set("severity", "error")
-	issue.Set("code", code)
-	issue.Set("diagnostics", msg)
-	oo := &fhir.Object{}
-	oo.Set("resourceType", "OperationOutcome")
-	oo.Set("issue", []fhir.Value{issue})
-	writeJSON(w, r, status, oo)
+	fhirapi.WriteError(w, r, h.logger, err)
 }

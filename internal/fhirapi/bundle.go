@@ -36,7 +36,7 @@ func (h *Handler) bundle(w http.ResponseWriter, r *http.Request) {
 	} else {
 		results = h.svc.Batch(r.Context(), b)
 	}
-	writeJSON(w, r, http.StatusOK, h.responseBundle(r, kind+"-response", results))
+	WriteJSON(w, r, http.StatusOK, h.responseBundle(r, kind+"-response", results))
 }
 
 // decodeBundle checks a posted Bundle and turns its entries into requests.

@@ -32,7 +32,7 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, r, http.StatusOK, h.historyBundle(r, page))
+	WriteJSON(w, r, http.StatusOK, h.historyBundle(r, page))
 }
 
 func historyQuery(r *http.Request) (karte.HistoryQuery, error) {

@@ -198,7 +198,7 @@ func (h *Handler) respondWrite(w http.ResponseWriter, r *http.Request, out *reco
 		if out.Unchanged {
 			msg = "no change: " + res.Type + "/" + res.ID + " version " + strconv.FormatInt(res.VersionID, 10) + " already holds this content"
 		}
-		writeJSON(w, r, status, information(msg))
+		WriteJSON(w, r, status, information(msg))
 	default:
 		h.writeResource(w, r, status, res)
 	}
@@ -217,7 +217,7 @@ func (h *Handler) respondDelete(w http.ResponseWriter, r *http.Request, out *rec
 		if out.Unchanged {
 			msg = "nothing to delete"
 		}
-		writeJSON(w, r, http.StatusOK, information(msg))
+		WriteJSON(w, r, http.StatusOK, information(msg))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -32,7 +32,7 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 		rest.Set("security", h.security())
 	}
 	cs.Set("rest", []fhir.Value{rest})
-	writeJSON(w, r, http.StatusOK, cs)
+	WriteJSON(w, r, http.StatusOK, cs)
 }
 
 // OAuthURIs are the endpoints of the OAuth server that guards the API,

@@ -126,7 +126,7 @@ func (h *Handler) respondSearch(w http.ResponseWriter, r *http.Request, params u
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, b)
+	WriteJSON(w, r, http.StatusOK, b)
 }
 
 // searchset renders a page of search results.

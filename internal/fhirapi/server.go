@@ -93,7 +93,7 @@ func (h *Handler) getOnly(w http.ResponseWriter, r *http.Request) {
 // ServeHTTP implements http.Handler. It refuses formats other than JSON
 // before any route runs.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := checkFormat(r); err != nil {
+	if err := CheckFormat(r); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -133,11 +133,11 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, karte.Errorf(karte.NotFound, "no FHIR interaction at %s %s", r.Method, r.URL.Path))
 }
 
-// checkFormat accepts only FHIR JSON in both directions: the server speaks
+// CheckFormat accepts only FHIR JSON in both directions: the server speaks
 // no XML, and says so with 406 (here) or 415 (readBody) rather than
 // answering in JSON anyway. _format stands in for Accept (R4 3.1.0.1.9), so
 // an unsupported one is also 406.
-func checkFormat(r *http.Request) error {
+func CheckFormat(r *http.Request) error {
 	if f := r.URL.Query().Get("_format"); f != "" && !isJSONType(f) && f != "json" {
 		return notAcceptable("_format " + strconv.Quote(f) + " is not supported; this server answers only in application/fhir+json")
 	}
@@ -238,7 +238,8 @@ func parseETag(v string) (int64, error) {
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
 // writeJSON encodes v with the FHIR content type, indented if _pretty=true.
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, v fhir.Value) {
+// WriteJSON sends v as FHIR JSON with status, indented if _pretty=true.
+func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v fhir.Value) {
 	var b []byte
 	if r.URL.Query().Get("_pretty") == "true" {
 		b = fhir.AppendIndent(nil, v, "  ")
@@ -265,7 +266,7 @@ func (h *Handler) writeResource(w http.ResponseWriter, r *http.Request, status i
 	}
 	if r.URL.Query().Get("_pretty") == "true" {
 		if v, err := fhir.Parse(res.Body); err == nil {
-			writeJSON(w, r, status, v)
+			WriteJSON(w, r, status, v)
 			return
 		}
 	}
@@ -277,14 +278,22 @@ func setVersionHeaders(w http.ResponseWriter, res *karte.Resource) {
 	w.Header().Set("Last-Modified", res.LastUpdated.UTC().Format(http.TimeFormat))
 }
 
+// WriteError sends err as an OperationOutcome with the status of its Kind
+// (406 and 415 for content negotiation), and tells the request's audit
+// note why it failed. An internal error's text goes to log only.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status := errorStatus(err)
+	if status == http.StatusInternalServerError && karte.KindOf(err) == karte.Internal {
+		audit.NoteFrom(r.Context()).Fail("internal server error")
+	} else {
+		audit.NoteFrom(r.Context()).Fail(err.Error())
+	}
+	WriteJSON(w, r, status, operationOutcome(log, err))
+}
+
 // fail sends err as an OperationOutcome.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errorStatus(err) < http.StatusInternalServerError || karte.KindOf(err) != karte.Internal {
-		audit.NoteFrom(r.Context()).Fail(err.Error())
-	} else {
-		audit.NoteFrom(r.Context()).Fail("internal server error")
-	}
-	writeJSON(w, r, errorStatus(err), operationOutcome(h.log, err))
+	WriteError(w, r, h.log, err)
 }
 
 // baseURL is the absolute FHIR base of this request, for Location headers
@@ -294,6 +303,13 @@ func (h *Handler) baseURL(r *http.Request) string {
 	if h.Base != "" {
 		return h.Base
 	}
+	return RequestBase(r, h.prefix)
+}
+
+// RequestBase is the absolute URL of the API prefix as the request reached
+// it: from its Host and X-Forwarded-Proto, which the client controls, so
+// only for servers without a configured public base.
+func RequestBase(r *http.Request, prefix string) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -301,5 +317,5 @@ func (h *Handler) baseURL(r *http.Request) string {
 	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
 		scheme = p
 	}
-	return scheme + "://" + r.Host + h.prefix
+	return scheme + "://" + r.Host + prefix
 }
