@@ -64,6 +64,13 @@ func (n *Note) SetInteraction(in karte.Interaction, resource, query string) {
 	n.mu.Unlock()
 }
 
+// Noted reports whether a layer has recorded the request's interaction.
+func (n *Note) Noted() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.interaction != ""
+}
+
 // SetResource records the resource the request acted on, once known (the
 // id of a created resource, the version written).
 func (n *Note) SetResource(ref string) {

@@ -129,12 +129,10 @@ func (a *Auditor) Wrap(next http.Handler) http.Handler {
 		held := &heldResponse{header: http.Header{}, status: http.StatusOK}
 		next.ServeHTTP(held, r)
 
-		req := audit.Request{Address: remoteIP(r), UserAgent: r.UserAgent(), RequestID: r.Header.Get("X-Request-Id")}
-		if a.Classify != nil {
+		req := audit.Request{Address: remoteIP(r), UserAgent: r.UserAgent(), RequestID: r.Header.Get("X-Request-Id"),
+			Interaction: karte.InteractionOperation}
+		if a.Classify != nil && !note.Noted() {
 			req.Interaction, req.Resource = a.Classify(r)
-		}
-		if req.Interaction == "" {
-			req.Interaction = karte.InteractionOperation
 		}
 		// Recorded even if the client has gone: the data was read.
 		if err := a.Recorder.Record(context.WithoutCancel(ctx), note.Event(req, held.status)); err != nil {
