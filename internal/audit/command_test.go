@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"kartehub/internal/audit"
 	"kartehub/internal/audit/audittest"
 	"kartehub/internal/karte"
+	"kartehub/internal/store/auditblock"
 	"kartehub/internal/store/postgres"
 	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/sqlite"
@@ -48,20 +50,10 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	t.Logf("intact: exit %d\n%s", code, out)
 
-	// Tamper with record 7 behind kartehub's back.
-	conn, err := sqlite3.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
-		`DROP TRIGGER audit_log_no_update`,
-		`UPDATE audit_log SET event = CAST(replace(CAST(event AS TEXT), 'Patient/p7', 'Patient/p8') AS BLOB) WHERE seq = 7`,
-	} {
-		if err := conn.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	conn.Close()
+	// Tamper with record 7, inside block 6-10, behind kartehub's back.
+	block := blockData(t, db, 6)
+	tamperSQLite(t, db, `DROP TRIGGER audit_block_no_update`)
+	tamperSQLite(t, db, `UPDATE audit_block SET data = ? WHERE first_seq = 6`, bytes.Replace(block, []byte("Patient/p7"), []byte("Patient/p8"), 1))
 	code, out = run(t, bin, "audit", "verify", "--data", data)
 	if code == 0 || !strings.HasPrefix(out, "audit trail BROKEN at record 7: content altered") {
 		t.Fatalf("verify of a tampered trail: exit %d, output:\n%s", code, out)
@@ -77,7 +69,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 }
 
-// TestVerifyCommandIndex: verify reports index rows removed to hide a
+// TestVerifyCommandIndex: verify reports index entries removed to hide a
 // record from searches, and notes records written before the index.
 func TestVerifyCommandIndex(t *testing.T) {
 	if testing.Short() {
@@ -90,31 +82,31 @@ func TestVerifyCommandIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeLog(t, st, data, 10)
+	recs := writeLog(t, st, data, 10)
 	st.Close()
-	tamper := func(stmts ...string) {
-		conn, err := sqlite3.Open(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		for _, stmt := range stmts {
-			if err := conn.Exec(stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
-			}
-		}
+	// The records of block 1-5 as kartehub before schema version 6 left
+	// them: without index entries.
+	old := slices.Clone(recs[:5])
+	for i := range old {
+		old[i].Index = nil
 	}
-	tamper(`DROP TRIGGER audit_index_no_delete`, `DELETE FROM audit_index WHERE seq <= 2`)
+	b := auditblock.Encode(old)
+	tamperSQLite(t, db, `DROP TRIGGER audit_block_no_update`)
+	tamperSQLite(t, db, `UPDATE audit_block SET idx = ? WHERE first_seq = 1`, b.Index)
 	code, out := run(t, bin, "audit", "verify", "--data", data)
-	if code != 0 || !strings.Contains(out, "\nnote: records 1 to 2 have no search index") {
-		t.Fatalf("verify of a trail indexed from record 3: exit %d, output:\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "\nnote: records 1 to 5 have no search index") {
+		t.Fatalf("verify of a trail indexed from record 6: exit %d, output:\n%s", code, out)
 	}
-	tamper(`DELETE FROM audit_index WHERE seq = 7 AND name = 'patient'`)
+	// Record 7's patient, taken out of its block's index.
+	hidden := slices.Clone(recs[5:10])
+	hidden[1].Index = slices.DeleteFunc(slices.Clone(hidden[1].Index), func(e karte.AuditIndexEntry) bool { return e.Name == audit.IndexPatient })
+	b = auditblock.Encode(hidden)
+	tamperSQLite(t, db, `UPDATE audit_block SET idx = ? WHERE first_seq = 6`, b.Index)
 	code, out = run(t, bin, "audit", "verify", "--data", data)
 	if code == 0 || !strings.HasPrefix(out, "audit trail BROKEN at record 7: its search index does not match its event (missing patient=Patient/p7)") {
-		t.Fatalf("verify of a trail with index rows removed: exit %d, output:\n%s", code, out)
+		t.Fatalf("verify of a trail with index entries removed: exit %d, output:\n%s", code, out)
 	}
-	t.Logf("index rows removed: exit %d\n%s", code, out)
+	t.Logf("index entries removed: exit %d\n%s", code, out)
 }
 
 // TestVerifyCommandPostgres runs "kartehub audit verify --database" on a
@@ -140,14 +132,14 @@ func TestVerifyCommandPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, `DELETE FROM audit_log WHERE seq = 5`} {
+	for _, stmt := range []string{`ALTER TABLE audit_block DISABLE TRIGGER USER`, `DELETE FROM audit_block WHERE first_seq = 6`} {
 		if _, err := conn.Exec(t.Context(), stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
 	conn.Close(t.Context())
 	code, out = run(t, bin, "audit", "verify", "--database", dsn, "--data", data)
-	if code == 0 || !strings.HasPrefix(out, "audit trail BROKEN at record 5: record 5 is missing (deleted)") {
+	if code == 0 || !strings.HasPrefix(out, "audit trail BROKEN at record 6: records 6 to 10 are missing (deleted)") {
 		t.Fatalf("verify of a tampered trail: exit %d, output:\n%s", code, out)
 	}
 }
@@ -187,22 +179,80 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 })
 
 // writeLog records n events and a final checkpoint in log, as a server
-// would, with the key created in the data directory.
-func writeLog(t *testing.T, log karte.AuditLog, data string, n int) {
+// would, with the key created in the data directory, but in appends of
+// audittest.BlockSize records (blocks 1-5, 6-10, ...), and returns them.
+func writeLog(t *testing.T, log karte.AuditLog, data string, n int) []karte.AuditRecord {
 	t.Helper()
 	chain, err := audit.OpenChain(data, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := audit.NewWriter(log, chain, audit.WriterOptions{Now: audittest.Clock(), Interval: -1})
-	defer w.Close()
-	for i := 1; i <= n; i++ {
-		if err := w.Record(t.Context(), audittest.Event(i)); err != nil {
+	clock := audittest.Clock()
+	var recs []karte.AuditRecord
+	var last *karte.AuditRecord
+	for i := 1; i <= n+1; i++ {
+		e := audittest.Event(i)
+		if i > n {
+			e = &audit.Event{Type: audit.ApplicationStop}
+		}
+		at := clock()
+		event, err := e.JSON(at, audit.Source{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := chain.Next(last, at, event, i > n)
+		if r.Index, err = audit.Index(event); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+		last = &recs[len(recs)-1]
+	}
+	for from := 0; from < len(recs); from += audittest.BlockSize {
+		if err := log.AppendAudit(t.Context(), recs[from:min(from+audittest.BlockSize, len(recs))]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Checkpoint(t.Context(), &audit.Event{Type: audit.ApplicationStop}); err != nil {
+	return recs
+}
+
+// blockData returns the data of block first of the SQLite database db.
+func blockData(t *testing.T, db string, first int64) []byte {
+	t.Helper()
+	conn, err := sqlite3.Open(db)
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer conn.Close()
+	st, _, err := conn.Prepare(`SELECT data FROM audit_block WHERE first_seq = ?`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.BindInt64(1, first)
+	if !st.Step() {
+		t.Fatalf("no block %d: %v", first, st.Err())
+	}
+	return st.ColumnBlob(0, nil)
+}
+
+// tamperSQLite runs stmt on the SQLite database db behind kartehub's back.
+func tamperSQLite(t *testing.T, db, stmt string, args ...[]byte) {
+	t.Helper()
+	conn, err := sqlite3.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	st, _, err := conn.Prepare(stmt)
+	if err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+	defer st.Close()
+	for i, a := range args {
+		st.BindBlob(i+1, a)
+	}
+	if err := st.Exec(); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
 	}
 }
 

@@ -31,19 +31,30 @@
 //
 // Writer appends events in batches: Record returns once the event is
 // durable, and the events recorded while one batch commits go together in
-// the next, so concurrent requests share commits. Verify walks a whole log
-// and names the first broken record and what is wrong with it. The command
-// "kartehub audit verify" runs it.
+// the next, so concurrent requests share commits; under load the Writer
+// lingers a moment for more (WriterOptions.Linger), since one durable
+// commit of many events costs far less than many of a few. Verify walks a
+// whole log and names the first broken record and what is wrong with it.
+// The command "kartehub audit verify" runs it.
 //
 // Auditors find records by an index: Index derives from each AuditEvent
 // the values it is searched by (patient, agent, entity, action, type,
-// subtype, outcome, address, ...), the Writer hands them to the log with
-// the record (karte.AuditRecord.Index), and the engine stores them in the
-// same transaction and searches them (karte.AuditSearcher). The index is
-// derived data: the hash chain does not cover it, and Verify derives it
-// again from every event and reports stored entries that differ
+// subtype, outcome, address, ...), and the Writer hands them to the log
+// with the record (karte.AuditRecord.Index), which stores them in the same
+// transaction and searches them (karte.AuditSearcher). The Writer derives
+// them from the AuditEvent it writes, by the rules that Index applies to
+// the JSON, rather than parse its own JSON back; Verify uses Index. The
+// index is derived data: the hash chain does not cover it, and Verify
+// derives it again from every event and reports stored entries that differ
 // (IndexMismatch), which is what removing a record from the index, to hide
 // it from searches, looks like.
+//
+// Both engines keep each append as one block: one row holding the batch's
+// records and their index entries, and search rows built from the blocks
+// in bulk every few thousand records (kartehub/internal/store/auditblock
+// has the format). The interfaces still speak of records: Verify checks
+// every record of every block, and names the first one a damaged block
+// cannot give back (karte.AuditDamageError).
 //
 // Several servers on one PostgreSQL database append to one log: the engine
 // serialises appends, and a Writer that finds its view of the log stale

@@ -1,9 +1,7 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -180,7 +178,16 @@ const (
 // values are cut); JSON fails only for a Type or Interaction it does not
 // know, or a PatientRecord without an Action.
 func (e *Event) JSON(t time.Time, src Source) ([]byte, error) {
-	ae := auditEvent{
+	ae, err := e.auditEvent(t, src)
+	if err != nil {
+		return nil, err
+	}
+	return ae.appendJSON(make([]byte, 0, 2048)), nil
+}
+
+// auditEvent returns the AuditEvent that JSON writes.
+func (e *Event) auditEvent(t time.Time, src Source) (*auditEvent, error) {
+	ae := &auditEvent{
 		ResourceType: "AuditEvent",
 		Recorded:     t.UTC().Format(time.RFC3339Nano),
 		Outcome:      outcomeCode(e.Outcome),
@@ -237,13 +244,7 @@ func (e *Event) JSON(t time.Time, src Source) ([]byte, error) {
 	ae.Action = string(action)
 	ae.Agent = e.agents(src, action)
 	ae.Entity = e.entities()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep & < > as they are, for people reading the log
-	if err := enc.Encode(&ae); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return ae, nil
 }
 
 // agents returns the BALP agents: the client (DICOM "Source Role ID"), the
@@ -418,7 +419,10 @@ func uri(s string) string {
 }
 
 // The AuditEvent, as far as kartehub fills it in. Field order is the
-// order of the R4 definition, which keeps the JSON easy to read.
+// order of the R4 definition, which keeps the JSON easy to read. JSON
+// writes it with appendJSON (encode.go), which must follow these tags;
+// Index reads the elements it indexes back into these types, with
+// encoding/json.
 type auditEvent struct {
 	ResourceType string   `json:"resourceType"`
 	Type         coding   `json:"type"`
@@ -464,6 +468,7 @@ type agent struct {
 	Type      *codeableConcept  `json:"type,omitempty"`
 	Role      []codeableConcept `json:"role,omitempty"`
 	Who       *reference        `json:"who,omitempty"`
+	AltID     string            `json:"altId,omitempty"` // never set here, but indexed (Index)
 	Name      string            `json:"name,omitempty"`
 	Requestor bool              `json:"requestor"`
 	Location  *reference        `json:"location,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"kartehub/internal/karte"
 )
@@ -58,48 +59,69 @@ const (
 // without duplicates. It reads only the JSON, so it gives the same entries
 // for an event however and whenever it was recorded, which is what lets
 // Verify check the stored index against the events. It fails only if event
-// is not a JSON object. Record times are no entries: the log keeps Time in
-// a column of its own.
+// is not a JSON object, or one of the elements it reads does not have the
+// type that FHIR R4 gives it. Record times are no entries: the log keeps
+// Time in a column of its own.
 //
-// Changing what Index derives changes the index of every event recorded
-// since: the stored entries of older events must then be rebuilt, or
-// Verify reports them as altered.
+// The Writer derives the same entries from the AuditEvent it writes,
+// without reading the JSON back (the rules are one method of auditEvent,
+// and TestIndexAgrees holds the two ways to the same result). Changing
+// what Index derives changes the index of every event recorded since: the
+// stored entries of older events must then be rebuilt, or Verify reports
+// them as altered.
 func Index(event []byte) ([]karte.AuditIndexEntry, error) {
-	var ae struct {
-		Type    *indexCoding  `json:"type"`
-		Subtype []indexCoding `json:"subtype"`
-		Action  string        `json:"action"`
-		Outcome string        `json:"outcome"`
+	// Only the elements that index reads, in the types of auditEvent.
+	var in struct {
+		Type    coding   `json:"type"`
+		Subtype []coding `json:"subtype"`
+		Action  string   `json:"action"`
+		Outcome string   `json:"outcome"`
 		Agent   []struct {
-			Type *struct {
-				Coding []indexCoding `json:"coding"`
-			} `json:"type"`
-			Who     *indexReference `json:"who"`
-			AltID   string          `json:"altId"`
-			Network *struct {
-				Address string `json:"address"`
-			} `json:"network"`
-			PurposeOfUse []struct {
-				Coding []indexCoding `json:"coding"`
-			} `json:"purposeOfUse"`
+			Type         *codeableConcept  `json:"type"`
+			Who          *reference        `json:"who"`
+			AltID        string            `json:"altId"`
+			Network      *network          `json:"network"`
+			PurposeOfUse []codeableConcept `json:"purposeOfUse"`
 		} `json:"agent"`
 		Entity []struct {
-			What *indexReference `json:"what"`
+			What *reference `json:"what"`
 		} `json:"entity"`
 	}
-	if err := json.Unmarshal(event, &ae); err != nil {
+	if err := json.Unmarshal(event, &in); err != nil {
 		return nil, fmt.Errorf("audit index: %w", err)
 	}
-	var ix indexer
-	if ae.Type != nil {
-		ix.token(IndexType, *ae.Type)
+	ae := auditEvent{Type: in.Type, Subtype: in.Subtype, Action: in.Action, Outcome: in.Outcome,
+		Agent: make([]agent, len(in.Agent)), Entity: make([]entity, len(in.Entity))}
+	for i, a := range in.Agent {
+		ae.Agent[i] = agent{Type: a.Type, Who: a.Who, AltID: a.AltID, Network: a.Network, PurposeOfUse: a.PurposeOfUse}
 	}
+	for i, e := range in.Entity {
+		ae.Entity[i] = entity{What: e.What}
+	}
+	return ae.index(), nil
+}
+
+// encode returns the AuditEvent of e, recorded at t by src, as JSON, and
+// its index entries, which are those that Index derives from the JSON.
+func (e *Event) encode(t time.Time, src Source) ([]byte, []karte.AuditIndexEntry, error) {
+	ae, err := e.auditEvent(t, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ae.appendJSON(make([]byte, 0, 2048)), ae.index(), nil
+}
+
+// index derives the index entries of the AuditEvent (see Index).
+func (ae *auditEvent) index() []karte.AuditIndexEntry {
+	ix := indexer{list: make([]karte.AuditIndexEntry, 0, 16)}
+	ix.token(IndexType, ae.Type)
 	for _, c := range ae.Subtype {
 		ix.token(IndexSubtype, c)
 	}
 	ix.add(IndexAction, ae.Action)
 	ix.add(IndexOutcome, ae.Outcome)
-	for _, a := range ae.Agent {
+	for i := range ae.Agent {
+		a := &ae.Agent[i]
 		server := false
 		if a.Type != nil {
 			for _, c := range a.Type.Coding {
@@ -125,8 +147,8 @@ func Index(event []byte) ([]karte.AuditIndexEntry, error) {
 			}
 		}
 	}
-	for _, e := range ae.Entity {
-		w := e.What
+	for i := range ae.Entity {
+		w := ae.Entity[i].What
 		if w == nil {
 			continue
 		}
@@ -140,19 +162,7 @@ func Index(event []byte) ([]karte.AuditIndexEntry, error) {
 			ix.add(IndexPatient, ref)
 		}
 	}
-	return ix.entries(), nil
-}
-
-type indexCoding struct {
-	System string `json:"system"`
-	Code   string `json:"code"`
-}
-
-type indexReference struct {
-	Reference  string `json:"reference"`
-	Identifier *struct {
-		Value string `json:"value"`
-	} `json:"identifier"`
+	return ix.entries()
 }
 
 // indexer collects entries.
@@ -168,7 +178,7 @@ func (ix *indexer) add(name, value string) {
 
 // token adds a coding as "code" and as "system|code", the two forms of a
 // FHIR token search.
-func (ix *indexer) token(name string, c indexCoding) {
+func (ix *indexer) token(name string, c coding) {
 	if c.Code == "" {
 		return
 	}

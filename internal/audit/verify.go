@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,10 +24,11 @@ type Report struct {
 	// someone able to write to the database could rewrite or drop them
 	// without Verify noticing, until the next checkpoint.
 	LastCheckpoint int64
-	// Unindexed counts the records at the start of the log that have no
-	// index entries although their events have some: records written
-	// before kartehub indexed the trail (schema version 6). Audit searches
-	// do not find them; reading the log in order (export, verify) does.
+	// Unindexed counts the records at the start of the log that were
+	// stored without index entries (their Index is nil) although their
+	// events have some: records written before kartehub indexed the trail
+	// (schema version 6). Audit searches do not find them; reading the
+	// log in order (export, verify) does.
 	Unindexed int64
 }
 
@@ -50,8 +52,9 @@ const (
 	// MissingCheckpoint: a record due a checkpoint (its Seq a multiple of
 	// Every) has none: a signature was removed.
 	MissingCheckpoint
-	// Malformed: a field does not have its size, or records come out of
-	// order.
+	// Malformed: a field does not have its size, records come out of
+	// order, or the log cannot read its stored records back from this one
+	// on (karte.AuditDamageError): bytes of a block were altered or cut.
 	Malformed
 	// IndexMismatch: the record's stored index entries are not those
 	// derived from its event (see Index): entries were removed, added or
@@ -139,13 +142,17 @@ func (v *Verifier) Verify(ctx context.Context, log karte.AuditLog) (*Report, err
 	after := int64(0)
 	for {
 		recs, err := log.AuditRecords(ctx, after, page)
-		if err != nil {
+		var damage *karte.AuditDamageError
+		if err != nil && !errors.As(err, &damage) {
 			return rep, fmt.Errorf("audit verify: %w", err)
 		}
 		for i := range recs {
 			if err := w.check(&recs[i]); err != nil {
 				return rep, err
 			}
+		}
+		if damage != nil {
+			return rep, broken(damage.Seq, Malformed, "the stored records cannot be read from this one on: %s", damage.Reason)
 		}
 		if len(recs) < page {
 			if w.index != nil {
@@ -247,14 +254,14 @@ func (w *walk) checkIndex(r *karte.AuditRecord) {
 	got := r.Index
 	switch {
 	case slices.Equal(got, want):
-	case len(got) == 0 && !w.indexed:
+	case got == nil && !w.indexed:
 		w.rep.Unindexed++
 	case w.index == nil:
 		w.index = broken(r.Seq, IndexMismatch, "its search index does not match its event (%s): index rows were altered in the database, "+
 			"so that searches miss the record or find it falsely, or the event was rewritten with its hashes recomputed after the last checkpoint, "+
 			"and the index still shows what it said", indexDiff(got, want))
 	}
-	w.indexed = w.indexed || len(got) > 0
+	w.indexed = w.indexed || got != nil
 }
 
 // indexDiff describes how the stored entries got differ from want.

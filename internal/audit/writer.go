@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,15 @@ type WriterOptions struct {
 	Interval time.Duration
 	// MaxBatch bounds how many events share one append (default 512).
 	MaxBatch int
+	// Linger bounds how long the Writer, under load, goes on gathering
+	// the events of callers that are about to record before it appends:
+	// one durable append of many events costs far less than several of a
+	// few. It first yields to callers ready to run, then, if its batch is
+	// large (8 events or more) but smaller than recent ones, waits for the
+	// requests still under way; a Writer under light load, or whose
+	// callers are all in its batch already, does not wait. Zero means one
+	// millisecond; negative turns gathering off.
+	Linger time.Duration
 	// Log receives what goes wrong in the background (nothing if nil).
 	Log *slog.Logger
 }
@@ -37,13 +48,15 @@ const maxAttempts = 10
 // Writer appends events to an audit log. Record returns once the event is
 // durable, and events recorded at the same time share one append, as
 // writes share a commit in the SQLite store: a single goroutine appends
-// whatever has queued up while the previous append was committing.
+// whatever has queued up while the previous append was committing, and
+// under load gathers a little more (WriterOptions.Linger).
 type Writer struct {
 	log      karte.AuditLog
 	chain    *Chain
 	src      Source
 	now      func() time.Time
 	interval time.Duration
+	linger   time.Duration
 	maxBatch int
 	logger   *slog.Logger
 
@@ -81,6 +94,7 @@ func NewWriter(log karte.AuditLog, chain *Chain, opts WriterOptions) *Writer {
 		src:      opts.Source,
 		now:      opts.Now,
 		interval: opts.Interval,
+		linger:   opts.Linger,
 		maxBatch: opts.MaxBatch,
 		logger:   opts.Log,
 		stop:     make(chan struct{}),
@@ -94,6 +108,9 @@ func NewWriter(log karte.AuditLog, chain *Chain, opts WriterOptions) *Writer {
 	}
 	if w.maxBatch <= 0 {
 		w.maxBatch = 512
+	}
+	if w.linger == 0 {
+		w.linger = time.Millisecond
 	}
 	if w.logger == nil {
 		w.logger = slog.New(slog.DiscardHandler)
@@ -123,13 +140,9 @@ func (w *Writer) Checkpoint(ctx context.Context, e *Event) error {
 
 func (w *Writer) record(ctx context.Context, e *Event, sign bool) error {
 	t := w.now().UTC()
-	data, err := e.JSON(t, w.src)
-	if err != nil {
-		return err
-	}
-	// The index is derived here, in the caller's goroutine, so that the
-	// loop appending for everyone spends no time on it.
-	index, err := Index(data)
+	// The event is encoded and indexed here, in the caller's goroutine,
+	// so that the loop appending for everyone spends no time on it.
+	data, index, err := e.encode(t, w.src)
 	if err != nil {
 		return err
 	}
@@ -185,7 +198,8 @@ func (w *Writer) Stats() Stats {
 func (w *Writer) loop() {
 	defer close(w.stopped)
 	batch := make([]*pending, 0, w.maxBatch)
-	for {
+	var recent [8]int // sizes of the last appends
+	for n := 0; ; n++ {
 		select {
 		case p := <-w.queue:
 			batch = append(batch[:0], p)
@@ -194,8 +208,68 @@ func (w *Writer) loop() {
 			return
 		}
 		batch = w.fill(batch)
+		if w.linger > 0 {
+			last := recent[(n+len(recent)-1)%len(recent)]
+			batch = w.gather(batch, last, slices.Max(recent[:]))
+		}
+		recent[n%len(recent)] = len(batch)
 		w.commit(batch)
 	}
+}
+
+// gatherAfter is how many events the last append must have held for the
+// loop to gather more before the next: with fewer, nobody records at the
+// same time.
+const gatherAfter = 2
+
+// waitFrom is how many events a batch must hold for the loop to wait for
+// more: so many callers at once are load.
+const waitFrom = 8
+
+// idleYields is how many yields in a row that bring no event end the
+// first step of gathering.
+const idleYields = 4
+
+// gather adds to batch the events of callers about to record, given the
+// size of the last append and the largest of the recent ones. First, if
+// the last append held several events, it yields the processor to other
+// goroutines and takes what they queue, until idleYields yields bring
+// nothing: it never sleeps, so when no caller is ready to run, the yields
+// return at once. Then, if the batch holds waitFrom events or more but
+// fewer than the largest recent append, more requests are under way than
+// have reached the Writer, and it waits for them until the batch is that
+// large, for up to the Writer's linger. Under load, one durable commit of
+// many events costs less, in the log and (with SQLite) in the readers'
+// page caches that every commit invalidates, than several of a few; and
+// no append waits for callers that are all in it already.
+func (w *Writer) gather(batch []*pending, last, largest int) []*pending {
+	start := time.Now()
+	for idle := 0; last >= gatherAfter && idle < idleYields && len(batch) < w.maxBatch && time.Since(start) < w.linger; {
+		runtime.Gosched()
+		n := len(batch)
+		if batch = w.fill(batch); len(batch) == n {
+			idle++
+		} else {
+			idle = 0
+		}
+	}
+	goal := min(largest, w.maxBatch)
+	if len(batch) < waitFrom || len(batch) >= goal {
+		return batch
+	}
+	t := time.NewTimer(w.linger - time.Since(start))
+	defer t.Stop()
+	for len(batch) < goal {
+		select {
+		case p := <-w.queue:
+			batch = append(batch, p)
+		case <-t.C:
+			return batch
+		case <-w.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 // fill adds to batch what is queued, without waiting.

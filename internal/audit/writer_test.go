@@ -58,6 +58,51 @@ func TestWriterBatches(t *testing.T) {
 	}
 }
 
+// TestWriterLinger: under load the Writer gathers the events of callers
+// that are about to record, so that fewer appends carry them; alone, an
+// event is appended at once, however long the Writer may linger.
+func TestWriterLinger(t *testing.T) {
+	batches := func(linger time.Duration) int64 {
+		log := &slowLog{delay: time.Millisecond}
+		w := audit.NewWriter(log, audit.NewChain(audittest.Key, 0), audit.WriterOptions{Linger: linger})
+		var wg sync.WaitGroup
+		for c := range 16 {
+			wg.Go(func() {
+				for i := range 20 {
+					if err := w.Record(t.Context(), audittest.Event(c*20+i)); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		w.Close()
+		if rep, err := audit.Verify(t.Context(), log, pub); err != nil || rep.Records != 320 {
+			t.Fatalf("Verify: %+v, %v", rep, err)
+		}
+		return w.Stats().Batches
+	}
+	without, with := batches(-1), batches(0)
+	t.Logf("320 events from 16 callers: %d appends without gathering, %d with", without, with)
+	if with > without {
+		t.Errorf("gathering: %d appends, more than %d without", with, without)
+	}
+
+	// One caller at a time: no append holds several events, so the
+	// Writer never gathers.
+	w := audit.NewWriter(&audittest.MemLog{}, audit.NewChain(audittest.Key, 0), audit.WriterOptions{Linger: time.Second})
+	defer w.Close()
+	start := time.Now()
+	for i := range 20 {
+		if err := w.Record(t.Context(), audittest.Event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("20 events one at a time took %v: the Writer waited", d)
+	}
+}
+
 // TestWriterFailsClosed: an event that could not be appended is reported
 // to its caller, and the Writer carries on from what the log holds.
 func TestWriterFailsClosed(t *testing.T) {

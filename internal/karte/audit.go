@@ -2,6 +2,7 @@ package karte
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -25,8 +26,13 @@ type AuditLog interface {
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 
 	// AuditRecords returns up to n records with Seq > after, in Seq order,
-	// each with its Index as stored (sorted by Name, then Value). Fewer than
-	// n means the end of the log.
+	// each with its Index as stored: the entries searches find it by,
+	// sorted by Name, then Value, and any entry the log keeps for it
+	// without it being one of the record's, so that audit.Verify sees
+	// those too. Fewer than n means the end of the log. If the stored records cannot
+	// be read back as records from some record on (storage damaged or
+	// tampered with), it returns the records before that one and an
+	// *AuditDamageError that names it.
 	AuditRecords(ctx context.Context, after int64, n int) ([]AuditRecord, error)
 
 	// LastAudit returns the record with the highest Seq, or nil if the log
@@ -53,8 +59,24 @@ type AuditRecord struct {
 	// is appended, and stored beside it in the same transaction. The hash
 	// chain does not cover it: it can be computed again from Event at any
 	// time, which is how audit.Verify checks it. The log keeps an entry
-	// given twice once, and returns the entries sorted.
+	// given twice once, and returns the entries sorted; it returns a nil
+	// Index for a record stored without entries (as records written before
+	// schema version 6), and an empty one for a record whose stored
+	// entries no search finds any more.
 	Index []AuditIndexEntry
+}
+
+// AuditDamageError is the error of AuditRecords (and of the searches and
+// LastAudit) when what the log stores from record Seq on cannot be read
+// back as records: bytes were altered or cut, or the stored numbering
+// disagrees with itself. audit.Verify reports it as a broken record.
+type AuditDamageError struct {
+	Seq    int64 // the first record that cannot be read
+	Reason string
+}
+
+func (e *AuditDamageError) Error() string {
+	return fmt.Sprintf("audit record %d cannot be read: %s", e.Seq, e.Reason)
 }
 
 // AuditIndexEntry is one value a record is found by: the record matches a

@@ -29,8 +29,14 @@ type Harness struct {
 	// binding int64, []byte and nil. Nil skips the tampering tests.
 	Exec func(ctx context.Context, sql string, args ...any) error
 	// Unguard are the statements that switch off the append-only guards
-	// of audit_log and audit_index, as an intruder would before tampering.
+	// of audit_block, audit_epoch and audit_block_index, as an intruder
+	// would before tampering. The engine must index its blocks in epochs
+	// of Epoch records, as the engines' own tests make them.
 	Unguard []string
+	// Legacy, if set, returns the log of a database that held recs in the
+	// table audit_log of schema version 5 (kartehub before blocks) when
+	// it was opened, and so migrated.
+	Legacy func(t *testing.T, recs []karte.AuditRecord) karte.AuditLog
 }
 
 // Run runs the suite; open returns a new, empty log for each test.
@@ -47,6 +53,13 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		testGuards(t, h)
 	})
 	t.Run("Tamper", func(t *testing.T) { testTamper(t, open) })
+	t.Run("Legacy", func(t *testing.T) {
+		h := open(t)
+		if h.Legacy == nil {
+			t.Skip("no legacy database")
+		}
+		testLegacy(t, h)
+	})
 }
 
 // Key is the fixed signing key of the tests.
@@ -243,196 +256,6 @@ func record(t *testing.T, w *audit.Writer, callers, each int) {
 	wg.Wait()
 	if t.Failed() {
 		t.FailNow()
-	}
-}
-
-// testGuards: the engine's own guards refuse changes to the log.
-func testGuards(t *testing.T, h Harness) {
-	Build(t, h.Log, 3)
-	for _, stmt := range []string{
-		`UPDATE audit_log SET event = event WHERE seq = 2`,
-		`DELETE FROM audit_log WHERE seq = 2`,
-		`UPDATE audit_index SET value = 'Patient/p9' WHERE seq = 2 AND name = 'patient'`,
-		`DELETE FROM audit_index WHERE seq = 2`,
-	} {
-		if err := h.Exec(t.Context(), stmt); err == nil {
-			t.Errorf("%s: accepted, want the append-only guard to refuse it", stmt)
-		}
-	}
-	if _, err := VerifyBuilt(t.Context(), h.Log); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// tamperCase is one way of tampering with a log of 12 records, which has
-// checkpoints at 4, 8 and 12, and where Verify must find it.
-type tamperCase struct {
-	name    string
-	tamper  func(t *testing.T, h Harness, recs []karte.AuditRecord)
-	seq     int64
-	problem audit.Problem
-}
-
-var tamperCases = []tamperCase{
-	{"UpdateEvent", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		forged := bytes.ReplaceAll(recs[5].Event, []byte("Patient/p6"), []byte("Patient/p9"))
-		exec(t, h, `UPDATE audit_log SET event = $1 WHERE seq = 6`, forged)
-	}, 6, audit.Altered},
-	{"UpdateTime", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `UPDATE audit_log SET time = time - 3600000000000 WHERE seq = 7`)
-	}, 7, audit.Altered},
-	{"DeleteMiddle", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `DELETE FROM audit_log WHERE seq = 6`)
-	}, 6, audit.Deleted},
-	{"DeleteRange", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `DELETE FROM audit_log WHERE seq >= 5 AND seq <= 9`)
-	}, 5, audit.Deleted},
-	{"DeleteFirst", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `DELETE FROM audit_log WHERE seq = 1`)
-	}, 1, audit.Deleted},
-	{"DeleteAndRenumber", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `DELETE FROM audit_log WHERE seq = 6`)
-		exec(t, h, `UPDATE audit_log SET seq = 1 - seq WHERE seq > 6`)
-		exec(t, h, `UPDATE audit_log SET seq = -seq WHERE seq < 0`)
-	}, 6, audit.Altered},
-	{"InsertForged", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		// A careful forger: makes room, and gives the forged record a
-		// correct link and hash.
-		shift(t, h, 6)
-		forged := bytes.ReplaceAll(recs[5].Event, []byte("Patient/p6"), []byte("Patient/p99"))
-		at := recs[4].Time.Add(time.Microsecond)
-		exec(t, h, `INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES ($1, $2, $3, $4, $5, NULL)`,
-			int64(6), at.UnixNano(), forged, recs[4].Hash, audit.Hash(recs[4].Hash, 6, at, forged))
-	}, 6, audit.Inserted},
-	{"InsertForgedCheckpoint", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		// Inserted where a checkpoint is due, with a signature of the
-		// forger's own key.
-		shift(t, h, 4)
-		other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
-		at := recs[2].Time.Add(time.Microsecond)
-		hash := audit.Hash(recs[2].Hash, 4, at, recs[3].Event)
-		exec(t, h, `INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES ($1, $2, $3, $4, $5, $6)`,
-			int64(4), at.UnixNano(), recs[3].Event, recs[2].Hash, hash, ed25519.Sign(other, hash))
-	}, 4, audit.BadSignature},
-	{"InsertNaive", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		// A careless forger: makes room, but links and hashes nothing.
-		shift(t, h, 6)
-		zero := make([]byte, audit.HashSize)
-		exec(t, h, `INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES ($1, $2, $3, $4, $5, NULL)`,
-			int64(6), recs[5].Time.UnixNano(), recs[5].Event, zero, zero)
-	}, 6, audit.Altered},
-	{"ChangeSignature", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		sig := bytes.Clone(recs[7].Checkpoint)
-		sig[10] ^= 1
-		exec(t, h, `UPDATE audit_log SET checkpoint = $1 WHERE seq = 8`, sig)
-	}, 8, audit.BadSignature},
-	{"RemoveSignature", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `UPDATE audit_log SET checkpoint = NULL WHERE seq = 8`)
-	}, 8, audit.MissingCheckpoint},
-	{"RewriteChain", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		// Alter record 6 and recompute every hash after it: only the
-		// checkpoint at 8 shows it.
-		rewrite(t, h, recs, 6, nil)
-	}, 8, audit.BadSignature},
-	{"RewriteAndResign", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
-		rewrite(t, h, recs, 6, ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
-	}, 8, audit.BadSignature},
-	// Hiding a record from searches, or pinning it on another patient,
-	// leaves the chain intact but not the index.
-	{"IndexDelete", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `DELETE FROM audit_index WHERE seq = 6 AND name = 'patient'`)
-	}, 6, audit.IndexMismatch},
-	{"IndexDeleteAll", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `DELETE FROM audit_index WHERE seq >= 6`)
-	}, 6, audit.IndexMismatch},
-	{"IndexUpdate", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `UPDATE audit_index SET value = 'Patient/p9' WHERE seq = 7 AND value = 'Patient/p7'`)
-	}, 7, audit.IndexMismatch},
-	{"IndexInsert", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
-		exec(t, h, `INSERT INTO audit_index (name, value, seq) VALUES ('patient', 'Patient/p11', 3)`)
-	}, 3, audit.IndexMismatch},
-}
-
-func testTamper(t *testing.T, open func(t *testing.T) Harness) {
-	t.Run("Clean", func(t *testing.T) {
-		h := open(t)
-		Build(t, h.Log, 12)
-		rep, err := VerifyBuilt(t.Context(), h.Log)
-		if err != nil || rep.Records != 12 || rep.Checkpoints != 3 || rep.LastSeq != 12 || rep.LastCheckpoint != 12 {
-			t.Fatalf("Verify: %+v, %v; want 12 records, 3 checkpoints", rep, err)
-		}
-	})
-	t.Run("Unindexed", func(t *testing.T) {
-		// Records from before schema version 6 have no index entries:
-		// Verify counts them and passes.
-		h := open(t)
-		if h.Exec == nil {
-			t.Skip("no direct database access")
-		}
-		Build(t, h.Log, 12)
-		for _, stmt := range h.Unguard {
-			exec(t, h, stmt)
-		}
-		exec(t, h, `DELETE FROM audit_index WHERE seq <= 5`)
-		rep, err := VerifyBuilt(t.Context(), h.Log)
-		if err != nil || rep.Records != 12 || rep.Unindexed != 5 {
-			t.Fatalf("Verify: %+v, %v; want 12 records, 5 unindexed", rep, err)
-		}
-	})
-	for _, tc := range tamperCases {
-		t.Run(tc.name, func(t *testing.T) {
-			h := open(t)
-			if h.Exec == nil {
-				t.Skip("no direct database access")
-			}
-			recs := Build(t, h.Log, 12)
-			for _, stmt := range h.Unguard {
-				exec(t, h, stmt)
-			}
-			tc.tamper(t, h, recs)
-			_, err := VerifyBuilt(t.Context(), h.Log)
-			var be *audit.BrokenError
-			if !errors.As(err, &be) {
-				t.Fatalf("Verify after tampering: %v, want a BrokenError", err)
-			}
-			if be.Seq != tc.seq || be.Problem != tc.problem {
-				t.Fatalf("Verify: %v (%v); want record %d, %v", be, be.Problem, tc.seq, tc.problem)
-			}
-			t.Log(be)
-		})
-	}
-}
-
-func exec(t *testing.T, h Harness, sql string, args ...any) {
-	t.Helper()
-	if err := h.Exec(t.Context(), sql, args...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-// shift renumbers the records from seq on one up, making room at seq.
-func shift(t *testing.T, h Harness, seq int64) {
-	exec(t, h, `UPDATE audit_log SET seq = -seq - 1 WHERE seq >= $1`, seq)
-	exec(t, h, `UPDATE audit_log SET seq = -seq WHERE seq < 0`)
-}
-
-// rewrite alters record from and recomputes the chain after it, keeping
-// the checkpoints or, with key, signing them again with key.
-func rewrite(t *testing.T, h Harness, recs []karte.AuditRecord, from int64, key ed25519.PrivateKey) {
-	prev := recs[from-2].Hash
-	for i := from - 1; i < int64(len(recs)); i++ {
-		r := recs[i]
-		if r.Seq == from {
-			r.Event = bytes.ReplaceAll(r.Event, []byte("Patient/p"), []byte("Patient/x"))
-		}
-		r.Prev = prev
-		r.Hash = audit.Hash(r.Prev, r.Seq, r.Time, r.Event)
-		if key != nil && r.Checkpoint != nil {
-			r.Checkpoint = ed25519.Sign(key, r.Hash)
-		}
-		exec(t, h, `UPDATE audit_log SET event = $1, prev = $2, hash = $3, checkpoint = $4 WHERE seq = $5`,
-			r.Event, r.Prev, r.Hash, r.Checkpoint, r.Seq)
-		prev = r.Hash
 	}
 }
 

@@ -6,11 +6,12 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/auditblock"
 )
 
 var (
@@ -19,34 +20,118 @@ var (
 	_ karte.AuditSearcher = (*Store)(nil)
 )
 
-// auditLockKey is the advisory lock that serialises appends to audit_log
-// across every server on the database ("kh-audit" in ASCII), so that
+// The audit trail is kept in blocks, as in SQLite (see kartehub/internal/
+// store/auditblock): each append is one row of audit_block, and every
+// epoch of some thousand records adds the rows of its blocks to
+// audit_block_index at once.
+
+// auditLockKey is the advisory lock that serialises appends to the audit
+// trail across every server on the database ("kh-audit" in ASCII), so that
 // sequence numbers are handed out, and become visible, in order.
 const auditLockKey = 0x6b682d6175646974
 
 const lockAudit = `SELECT pg_advisory_xact_lock($1)`
 
-// appendAudit inserts the records passed as arrays, but only if the first
-// follows the last stored one, and then their index entries, and returns
-// how many records it inserted. It runs after the advisory lock is granted,
-// and READ COMMITTED takes its snapshot then, so it sees every append that
-// finished before. An entry given twice is one entry.
-const appendAudit = `WITH l AS (
-	INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint)
-	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[])
-	WHERE (SELECT coalesce(max(seq), 0) FROM audit_log) = $7
-	RETURNING seq
-), i AS (
-	INSERT INTO audit_index (name, value, seq)
-	SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[])
-	WHERE EXISTS (SELECT FROM l)
+// appendBlock inserts a block, but only if its first record follows the
+// last stored one, and returns how many blocks it inserted (0 or 1). It
+// runs after the advisory lock is granted, and READ COMMITTED takes its
+// snapshot then, so it sees every append that finished before.
+const appendBlock = `INSERT INTO audit_block (first_seq, last_seq, min_time, max_time, idx, data)
+	SELECT $1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::bytea, $6::bytea
+	WHERE coalesce((SELECT last_seq FROM audit_block ORDER BY first_seq DESC LIMIT 1), 0) = $1::bigint - 1`
+
+// indexedThrough returns the last record of the last indexed epoch, or 0.
+const indexedThrough = `SELECT coalesce((SELECT last_seq FROM audit_epoch ORDER BY first_seq DESC LIMIT 1), 0)`
+
+// insertEpoch inserts the rows of an epoch, given as arrays in key order,
+// and then the epoch. A row that someone put there before is no reason to
+// fail the append; Verify reports a row that no record has.
+const insertEpoch = `WITH i AS (
+	INSERT INTO audit_block_index (epoch, name, value, first_seq)
+	SELECT $1::bigint, u.name, u.value, u.first_seq FROM unnest($3::text[], $4::text[], $5::bigint[]) AS u(name, value, first_seq)
 	ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM l`
+INSERT INTO audit_epoch (first_seq, last_seq) VALUES ($1::bigint, $2::bigint) ON CONFLICT DO NOTHING`
 
-const auditColumns = `seq, time, event, prev, hash, checkpoint`
+// auditEpoch is how many records an epoch of the audit index gathers
+// (auditblock.EpochRecords; the package's tests make it small).
+var auditEpoch int64 = auditblock.EpochRecords
 
-const selectLastAudit = `SELECT ` + auditColumns + ` FROM audit_log ORDER BY seq DESC LIMIT 1`
+// appendAndIndex inserts block b, as args of appendBlock (after taking the
+// append lock if lock is set, in the same round trip), and then indexes
+// the epoch that b completes, if it completes one: the blocks after the
+// last indexed epoch, if they hold auditEpoch records or more.
+func (t *tx) appendAndIndex(ctx context.Context, args []any, lock bool) error {
+	first, last := args[0].(int64), args[1].(int64)
+	b := &pgx.Batch{}
+	if lock {
+		b.Queue(lockAudit, int64(auditLockKey))
+	}
+	b.Queue(appendBlock, args...)
+	b.Queue(indexedThrough)
+	br := t.tx.SendBatch(ctx, b)
+	var err error
+	if lock {
+		_, err = br.Exec()
+	}
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	var through int64
+	if err == nil {
+		err = br.QueryRow().Scan(&through)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return t.fail(err, "append audit records %d-%d", first, last)
+	}
+	if tag.RowsAffected() != 1 {
+		return karte.Errorf(karte.Conflict, "audit record %d does not follow the last one", first)
+	}
+	if last-through < auditEpoch {
+		return nil
+	}
+	rows, _ := t.tx.Query(ctx, `SELECT first_seq, idx FROM audit_block WHERE first_seq > $1 AND first_seq <= $2 ORDER BY first_seq`, through, first)
+	blocks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditblock.Block, error) {
+		var b auditblock.Block
+		return b, row.Scan(&b.FirstSeq, &b.Index)
+	})
+	if err != nil {
+		return t.fail(err, "index audit records to %d", last)
+	}
+	if len(blocks) == 0 {
+		return nil
+	}
+	epoch := blocks[0].FirstSeq
+	ix := auditblock.EpochRows(epoch, blocks)
+	names, values, seqs := make([]string, len(ix)), make([]string, len(ix)), make([]int64, len(ix))
+	for i, r := range ix {
+		names[i], values[i], seqs[i] = r.Entry.Name, r.Entry.Value, r.FirstSeq
+	}
+	if _, err := t.tx.Exec(ctx, insertEpoch, epoch, last, names, values, seqs); err != nil {
+		return t.fail(err, "index audit records to %d", last)
+	}
+	return nil
+}
+
+const blockColumns = `first_seq, last_seq, min_time, max_time`
+
+const selectLastBlock = `SELECT ` + blockColumns + `, NULL::bytea, data FROM audit_block ORDER BY first_seq DESC LIMIT 1`
+
+// blockArgs returns the arguments of appendBlock for recs, which must be
+// numbered consecutively.
+func blockArgs(recs []karte.AuditRecord) ([]any, error) {
+	for i := 1; i < len(recs); i++ {
+		if recs[i].Seq != recs[i-1].Seq+1 {
+			return nil, karte.Errorf(karte.Conflict, "audit record %d follows %d in one append", recs[i].Seq, recs[i-1].Seq)
+		}
+	}
+	b := auditblock.Encode(recs)
+	return []any{b.FirstSeq, b.LastSeq, b.MinTime, b.MaxTime, b.Index, b.Data}, nil
+}
 
 // AppendAudit implements karte.AuditLog: the lock and the insert in one
 // round trip, then the commit.
@@ -54,53 +139,28 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 	if len(recs) == 0 {
 		return nil
 	}
-	args, err := auditArgs(recs)
+	args, err := blockArgs(recs)
 	if err != nil {
 		return err
 	}
 	return s.Write(ctx, func(kt karte.Tx) error {
-		t := kt.(*tx)
-		b := &pgx.Batch{}
-		b.Queue(lockAudit, int64(auditLockKey))
-		b.Queue(appendAudit, args...)
-		br := t.tx.SendBatch(ctx, b)
-		_, err := br.Exec()
-		var n int64
-		if err == nil {
-			err = br.QueryRow().Scan(&n)
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return t.fail(err, "append audit records %d-%d", recs[0].Seq, recs[len(recs)-1].Seq)
-		}
-		if n != int64(len(recs)) {
-			return karte.Errorf(karte.Conflict, "audit record %d does not follow the last one", recs[0].Seq)
-		}
-		return nil
+		return kt.(*tx).appendAndIndex(ctx, args, true)
 	})
 }
 
 // AppendAuditAfter implements karte.AuditAppender: the lock and the read
-// of the last record in one round trip, then the insert and the commit.
+// of the last block in one round trip, then the insert and the commit.
 func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.AuditRecord) ([]karte.AuditRecord, error)) error {
 	return s.Write(ctx, func(kt karte.Tx) error {
 		t := kt.(*tx)
 		b := &pgx.Batch{}
 		b.Queue(lockAudit, int64(auditLockKey))
-		b.Queue(selectLastAudit)
+		b.Queue(selectLastBlock)
 		br := t.tx.SendBatch(ctx, b)
 		_, err := br.Exec()
 		var last *karte.AuditRecord
 		if err == nil {
-			var r karte.AuditRecord
-			switch r, err = scanAudit(br.QueryRow()); {
-			case err == nil:
-				last = &r
-			case errors.Is(err, pgx.ErrNoRows):
-				err = nil
-			}
+			last, err = lastRecord(br.QueryRow())
 		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -112,95 +172,130 @@ func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.Audi
 		if err != nil || len(recs) == 0 {
 			return err
 		}
-		args, err := auditArgs(recs)
+		args, err := blockArgs(recs)
 		if err != nil {
 			return err
 		}
-		var n int64
-		if err := t.tx.QueryRow(ctx, appendAudit, args...).Scan(&n); err != nil {
-			return t.fail(err, "append audit records %d-%d", recs[0].Seq, recs[len(recs)-1].Seq)
-		}
-		if n != int64(len(recs)) {
-			return karte.Errorf(karte.Conflict, "audit record %d does not follow the last one", recs[0].Seq)
-		}
-		return nil
+		return t.appendAndIndex(ctx, args, false)
 	})
 }
 
-// auditArgs returns the arguments of appendAudit for recs, which must be
-// numbered consecutively.
-func auditArgs(recs []karte.AuditRecord) ([]any, error) {
-	n := len(recs)
-	seqs, times := make([]int64, n), make([]int64, n)
-	events, prevs, hashes, checkpoints := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
-	for i, r := range recs {
-		if i > 0 && r.Seq != recs[i-1].Seq+1 {
-			return nil, karte.Errorf(karte.Conflict, "audit record %d follows %d in one append", r.Seq, recs[i-1].Seq)
-		}
-		seqs[i], times[i] = r.Seq, r.Time.UnixNano()
-		events[i], prevs[i], hashes[i], checkpoints[i] = nonNil(r.Event), nonNil(r.Prev), nonNil(r.Hash), r.Checkpoint
-	}
-	names, values, of := []string{}, []string{}, []int64{}
-	for _, r := range recs {
-		for _, e := range r.Index {
-			names, values, of = append(names, e.Name), append(values, e.Value), append(of, r.Seq)
-		}
-	}
-	return []any{seqs, times, events, prevs, hashes, checkpoints, recs[0].Seq - 1, names, values, of}, nil
+// scanBlock reads a row of blockColumns, idx and data (either may be NULL).
+func scanBlock(row pgx.Row) (auditblock.Block, error) {
+	var b auditblock.Block
+	err := row.Scan(&b.FirstSeq, &b.LastSeq, &b.MinTime, &b.MaxTime, &b.Index, &b.Data)
+	return b, err
 }
 
-// nonNil makes an absent value an empty bytea for the NOT NULL columns.
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
+// lastRecord returns the last record of the block in row, or nil if there
+// is none.
+func lastRecord(row pgx.Row) (*karte.AuditRecord, error) {
+	b, err := scanBlock(row)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return b
+	recs, err := b.Records()
+	if err != nil {
+		return nil, err
+	}
+	return &recs[len(recs)-1], nil
 }
 
-func scanAudit(row pgx.Row) (karte.AuditRecord, error) {
-	var r karte.AuditRecord
-	var ns int64
-	err := row.Scan(&r.Seq, &ns, &r.Event, &r.Prev, &r.Hash, &r.Checkpoint)
-	r.Time = time.Unix(0, ns).UTC()
-	return r, err
+// LastAudit implements karte.AuditLog.
+func (s *Store) LastAudit(ctx context.Context) (*karte.AuditRecord, error) {
+	last, err := lastRecord(s.pool.QueryRow(ctx, selectLastBlock))
+	if err != nil {
+		return nil, dbError(err, "last audit record")
+	}
+	return last, nil
 }
 
-// AuditRecords implements karte.AuditLog. The index entries come in a
-// second query; they were committed with their records, so every record
-// the first finds has its entries.
+// AuditRecords implements karte.AuditLog. It reads whole blocks, from the
+// one that holds record after+1, and then their index rows, in one
+// REPEATABLE READ transaction so that both see the same blocks.
 func (s *Store) AuditRecords(ctx context.Context, after int64, n int) ([]karte.AuditRecord, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, n)
-	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (karte.AuditRecord, error) { return scanAudit(row) })
-	if err != nil {
-		return nil, dbError(err, "audit records after %d", after)
-	}
-	if len(recs) == 0 {
-		return recs, nil
-	}
-	rows, _ = s.pool.Query(ctx, `SELECT seq, name, value FROM audit_index WHERE seq > $1 AND seq <= $2 ORDER BY seq, name, value`,
-		after, recs[len(recs)-1].Seq)
-	i := 0
-	var seq int64
-	var e karte.AuditIndexEntry
-	_, err = pgx.ForEachRow(rows, []any{&seq, &e.Name, &e.Value}, func() error {
-		for i < len(recs) && recs[i].Seq < seq {
-			i++
+	var recs []karte.AuditRecord
+	var damage error
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+blockColumns+`, idx, data FROM audit_block WHERE first_seq >= coalesce(
+			(SELECT first_seq FROM audit_block WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1), 0)
+			ORDER BY first_seq`, after+1)
+		var blocks []auditblock.Block
+		var blockRecs [][]karte.AuditRecord
+		total := 0
+		for rows.Next() {
+			b, err := scanBlock(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			br, err := b.Records()
+			blocks, blockRecs = append(blocks, b), append(blockRecs, br)
+			for _, r := range br {
+				if r.Seq > after {
+					total++
+				}
+			}
+			if damage = err; err != nil || total >= n {
+				break
+			}
 		}
-		if i < len(recs) && recs[i].Seq == seq {
-			recs[i].Index = append(recs[i].Index, e)
+		rows.Close()
+		if err := rows.Err(); err != nil || len(blocks) == 0 {
+			return err
 		}
+		last := blocks[len(blocks)-1]
+		ix, err := pageIndex(ctx, tx, blocks[0].FirstSeq, max(last.FirstSeq, last.LastSeq))
+		if err != nil {
+			return err
+		}
+		recs = auditblock.Page(blocks, blockRecs, ix, damage == nil, after, n)
 		return nil
 	})
 	if err != nil {
-		return nil, dbError(err, "audit index after %d", after)
+		return nil, dbError(err, "audit records after %d", after)
 	}
-	return recs, nil
+	return recs, damage
 }
 
-// SearchAudit implements karte.AuditSearcher.
+// pageIndex returns what the index holds of the blocks whose records run
+// from lo to hi.
+func pageIndex(ctx context.Context, tx pgx.Tx, lo, hi int64) (ix auditblock.Indexed, err error) {
+	if err := tx.QueryRow(ctx, indexedThrough).Scan(&ix.Through); err != nil {
+		return ix, err
+	}
+	rows, _ := tx.Query(ctx, `SELECT first_seq, last_seq FROM audit_epoch WHERE first_seq <= $1 AND last_seq >= $2 ORDER BY first_seq`, hi, lo)
+	var e auditblock.Epoch
+	if _, err := pgx.ForEachRow(rows, []any{&e.FirstSeq, &e.LastSeq}, func() error {
+		ix.Epochs = append(ix.Epochs, e)
+		return nil
+	}); err != nil {
+		return ix, err
+	}
+	if len(ix.Epochs) == 0 {
+		return ix, nil
+	}
+	// The rows of the epochs, by key: those of the blocks are among them.
+	rows, _ = tx.Query(ctx, `SELECT epoch, first_seq, name, value FROM audit_block_index WHERE epoch >= $1 AND epoch <= $2 AND first_seq >= $3 AND first_seq <= $4`,
+		ix.Epochs[0].FirstSeq, ix.Epochs[len(ix.Epochs)-1].FirstSeq, lo, hi)
+	var r auditblock.IndexRow
+	_, err = pgx.ForEachRow(rows, []any{&r.Epoch, &r.FirstSeq, &r.Entry.Name, &r.Entry.Value}, func() error {
+		ix.Rows = append(ix.Rows, r)
+		return nil
+	})
+	auditblock.SortRows(ix.Rows)
+	return ix, err
+}
+
+// SearchAudit implements karte.AuditSearcher: blocks that may hold
+// matches, found by their columns and index rows, in order, each searched
+// for its matching records until there are enough.
 func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.AuditRecord, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -208,95 +303,210 @@ func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.Au
 	if q.Limit < 1 {
 		return nil, karte.Errorf(karte.Invalid, "audit query: limit %d", q.Limit)
 	}
-	where, args := auditWhere(q)
-	order := "ASC"
-	if q.Descending {
-		order = "DESC"
+	p := auditblock.NewQuery(q)
+	if p.Empty {
+		return nil, nil
 	}
-	args = append(args, q.Limit)
-	sql := `SELECT ` + auditColumns + ` FROM audit_log WHERE ` + where + ` ORDER BY seq ` + order + ` LIMIT $` + strconv.Itoa(len(args))
-	rows, _ := s.pool.Query(ctx, sql, args...)
-	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (karte.AuditRecord, error) { return scanAudit(row) })
+	var recs []karte.AuditRecord
+	err := s.eachBlock(ctx, p, q, false, func(b *auditblock.Block) (more bool, err error) {
+		recs, err = p.Search(b, recs, q.Limit)
+		return len(recs) < q.Limit, err
+	})
 	if err != nil {
 		return nil, dbError(err, "audit search")
 	}
 	return recs, nil
 }
 
-// CountAudit implements karte.AuditSearcher.
+// CountAudit implements karte.AuditSearcher. It reads the index of each
+// block that may hold matches, and its records only if some of them lie
+// outside the query's period.
 func (s *Store) CountAudit(ctx context.Context, q karte.AuditQuery) (int64, error) {
 	if err := q.Validate(); err != nil {
 		return 0, err
 	}
-	where, args := auditWhere(q)
-	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, args...).Scan(&n); err != nil {
+	p := auditblock.NewQuery(q)
+	if p.Empty {
+		return 0, nil
+	}
+	var total int64
+	err := s.eachBlock(ctx, p, q, true, func(b *auditblock.Block) (bool, error) {
+		n, err := p.Count(b)
+		total += n
+		return true, err
+	})
+	if err != nil {
 		return 0, dbError(err, "audit count")
 	}
-	return n, nil
+	return total, nil
 }
 
-// auditWhere returns the condition on audit_log that q sets, and its
-// arguments ($1, $2, ...). Each filter is a set of seqs from the index's
-// primary key (name, value, seq).
-func auditWhere(q karte.AuditQuery) (string, []any) {
-	conds := []string{"true"}
+// eachBlock calls fn, in the query's order, with the blocks that may hold
+// records matching q (prepared as p), until fn returns false or an error:
+// their columns, idx if q has filters, and data (for a count, only of
+// blocks that lie partly outside the query's period). With filters, the
+// blocks of indexed epochs are those that audit_block_index gives for
+// every filter, and the blocks after the last epoch are all read. It runs
+// in one REPEATABLE READ transaction.
+func (s *Store) eachBlock(ctx context.Context, p *auditblock.Query, q karte.AuditQuery, count bool, fn func(*auditblock.Block) (bool, error)) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		lo, hi, ok, err := blockRange(ctx, tx, p)
+		if err != nil || !ok {
+			return err
+		}
+		type part struct {
+			lo, hi  int64
+			indexed bool
+		}
+		parts := []part{{lo, hi, false}}
+		if len(q.Filters) > 0 {
+			var through int64
+			if err := tx.QueryRow(ctx, indexedThrough).Scan(&through); err != nil {
+				return err
+			}
+			parts = []part{{lo, min(hi, through), true}, {max(lo, through+1), hi, false}}
+			if q.Descending {
+				parts[0], parts[1] = parts[1], parts[0]
+			}
+		}
+		for _, pt := range parts {
+			// The server sends every row a query selects, however few the
+			// caller reads: blocks are asked for a few at first, then more
+			// at a time, each query after the last block of the one before.
+			// A count reads them all at once.
+			for chunk := int64(8); pt.lo <= pt.hi; chunk = min(4*chunk, 1024) {
+				if count {
+					chunk = math.MaxInt64
+				}
+				sql, args := blockSearch(p, q, pt.lo, pt.hi, pt.indexed, count)
+				args = append(args, chunk)
+				n, last, more, err := eachBlockOf(ctx, tx, sql+` LIMIT $`+strconv.Itoa(len(args)), args, fn)
+				if err != nil || !more {
+					return err
+				}
+				if n < chunk {
+					break
+				}
+				if q.Descending {
+					pt.hi = last - 1
+				} else {
+					pt.lo = last + 1
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// eachBlockOf calls fn with the blocks that sql selects (blockSearch) and
+// returns how many there were, the first_seq of the last, and whether fn
+// wanted more.
+func eachBlockOf(ctx context.Context, tx pgx.Tx, sql string, args []any, fn func(*auditblock.Block) (bool, error)) (n, last int64, more bool, err error) {
+	rows, _ := tx.Query(ctx, sql, args...)
+	defer rows.Close()
+	for rows.Next() {
+		b, err := scanBlock(rows)
+		if err != nil {
+			return n, last, false, err
+		}
+		n, last = n+1, b.FirstSeq
+		more, err := fn(&b)
+		if err != nil || !more {
+			return n, last, more, err
+		}
+	}
+	return n, last, true, rows.Err()
+}
+
+// blockSearch returns the statement that selects, in the query's order,
+// the blocks with first_seq from lo to hi that may hold records matching
+// q (prepared as p), through audit_block_index if indexed: the columns,
+// idx if q has filters, and data (for a count, only of blocks that lie
+// partly outside the query's period).
+func blockSearch(p *auditblock.Query, q karte.AuditQuery, lo, hi int64, indexed, count bool) (string, []any) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	if q.After > 0 {
-		conds = append(conds, "seq > "+arg(q.After))
+	var sql strings.Builder
+	sql.WriteString(`SELECT ` + blockColumns)
+	if len(q.Filters) > 0 {
+		sql.WriteString(`, idx`)
+	} else {
+		sql.WriteString(`, NULL::bytea`)
 	}
-	if q.Before > 0 {
-		conds = append(conds, "seq < "+arg(q.Before))
+	if count {
+		sql.WriteString(`, CASE WHEN min_time < ` + arg(p.TimeLo) + ` OR max_time > ` + arg(p.TimeHi) + ` THEN data END`)
+	} else {
+		sql.WriteString(`, data`)
 	}
-	lo, hi, empty := timeRange(q)
-	if empty {
-		return "false", nil
-	}
-	if lo != nil {
-		conds = append(conds, "time >= "+arg(*lo))
-	}
-	if hi != nil {
-		conds = append(conds, "time < "+arg(*hi))
-	}
+	loArg, hiArg := arg(lo), arg(hi)
+	sql.WriteString(` FROM audit_block WHERE first_seq >= ` + loArg + ` AND first_seq <= ` + hiArg +
+		` AND last_seq >= ` + arg(p.SeqLo) + ` AND max_time >= ` + arg(p.TimeLo) + ` AND min_time <= ` + arg(p.TimeHi))
 	for _, f := range q.Filters {
-		conds = append(conds, "seq IN (SELECT seq FROM audit_index WHERE name = "+arg(f.Name)+" AND value = ANY("+arg(f.Values)+"::text[]))")
+		if !indexed {
+			break
+		}
+		// Each epoch of the range, then its rows of the filter's values.
+		sql.WriteString(` AND first_seq IN (SELECT i.first_seq FROM audit_epoch e JOIN audit_block_index i ON i.epoch = e.first_seq` +
+			` WHERE e.first_seq <= ` + hiArg + ` AND e.last_seq >= ` + loArg + ` AND i.name = ` + arg(f.Name) +
+			` AND i.value = ANY(` + arg(f.Values) + `::text[]) AND i.first_seq >= e.first_seq AND i.first_seq <= e.last_seq` +
+			` AND i.first_seq >= ` + loArg + ` AND i.first_seq <= ` + hiArg + `)`)
 	}
-	return strings.Join(conds, " AND "), args
+	if q.Descending {
+		sql.WriteString(` ORDER BY first_seq DESC`)
+	} else {
+		sql.WriteString(` ORDER BY first_seq`)
+	}
+	return sql.String(), args
 }
 
-// timeRange returns q's bounds on time as unix nanoseconds, the column's
-// unit: lo <= time < hi, nil for no bound. Times beyond what the column can
-// hold (years 1678 to 2262) are no bound, or leave the range empty.
-func timeRange(q karte.AuditQuery) (lo, hi *int64, empty bool) {
-	switch {
-	case !q.Since.IsZero() && q.Since.After(maxTime), !q.Until.IsZero() && !q.Until.After(minTime):
-		return nil, nil, true
+// blockRange returns the range of first_seq of the blocks that may hold
+// records in p's ranges of Seq and Time: from the block that holds SeqLo,
+// or the first block with a record at or after TimeLo, to SeqHi, or the
+// last block with a record at or before TimeHi. ok is false if none can.
+func blockRange(ctx context.Context, tx pgx.Tx, p *auditblock.Query) (lo, hi int64, ok bool, err error) {
+	lo, hi = p.SeqLo, p.SeqHi
+	var cols []string
+	var args []any
+	var seqLo, timeLo, timeHi *int64
+	var dest []any
+	add := func(col string, arg int64, d **int64) {
+		args = append(args, arg)
+		cols = append(cols, strings.ReplaceAll(col, "$", "$"+strconv.Itoa(len(args))))
+		dest = append(dest, d)
 	}
-	if !q.Since.IsZero() && q.Since.After(minTime) {
-		n := q.Since.UnixNano()
-		lo = &n
+	if p.SeqLo != math.MinInt64 {
+		add(`(SELECT first_seq FROM audit_block WHERE first_seq <= $::bigint ORDER BY first_seq DESC LIMIT 1)`, p.SeqLo, &seqLo)
 	}
-	if !q.Until.IsZero() && !q.Until.After(maxTime) {
-		n := q.Until.UnixNano()
-		hi = &n
+	if p.TimeLo != math.MinInt64 {
+		add(`(SELECT min(first_seq) FROM audit_block WHERE max_time >= $::bigint)`, p.TimeLo, &timeLo)
 	}
-	return lo, hi, false
-}
-
-var minTime, maxTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
-
-// LastAudit implements karte.AuditLog.
-func (s *Store) LastAudit(ctx context.Context) (*karte.AuditRecord, error) {
-	r, err := scanAudit(s.pool.QueryRow(ctx, selectLastAudit))
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, nil
-	case err != nil:
-		return nil, dbError(err, "last audit record")
+	if p.TimeHi != math.MaxInt64 {
+		add(`(SELECT max(first_seq) FROM audit_block WHERE min_time <= $::bigint)`, p.TimeHi, &timeHi)
 	}
-	return &r, nil
+	if len(cols) == 0 {
+		return lo, hi, true, nil
+	}
+	if err := tx.QueryRow(ctx, `SELECT `+strings.Join(cols, ", "), args...).Scan(dest...); err != nil {
+		return 0, 0, false, err
+	}
+	ok = true
+	if seqLo != nil {
+		lo = *seqLo
+	}
+	if p.TimeLo != math.MinInt64 {
+		if timeLo == nil {
+			return 0, 0, false, nil
+		}
+		lo = max(lo, *timeLo)
+	}
+	if p.TimeHi != math.MaxInt64 {
+		if timeHi == nil {
+			return 0, 0, false, nil
+		}
+		hi = min(hi, *timeHi)
+	}
+	return lo, hi, lo <= hi, nil
 }

@@ -1,15 +1,17 @@
 package sqlite
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"strings"
-	"time"
 
 	"github.com/ncruces/go-sqlite3"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/auditblock"
 	"kartehub/internal/store/sqlsearch"
 )
 
@@ -18,6 +20,11 @@ var (
 	_ karte.AuditAppender = (*Store)(nil)
 	_ karte.AuditSearcher = (*Store)(nil)
 )
+
+// The audit trail is kept in blocks (see kartehub/internal/store/
+// auditblock): each append is one row of audit_block, and every epoch of
+// some thousand records adds the rows of its blocks to audit_block_index
+// at once.
 
 // AppendAudit implements karte.AuditLog. The records go through the writer
 // like any Write, so they share its group commit and its durability.
@@ -28,13 +35,14 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 	if err := consecutive(recs); err != nil {
 		return err
 	}
+	b := auditblock.Encode(recs)
 	return s.Write(ctx, func(kt karte.Tx) error {
 		c := kt.(*tx).c
 		last, err := lastAuditSeq(c)
 		if err != nil {
 			return err
 		}
-		return insertAudit(c, last, recs)
+		return insertBlock(c, last, &b)
 	})
 }
 
@@ -58,30 +66,105 @@ func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.Audi
 		if last != nil {
 			seq = last.Seq
 		}
-		return insertAudit(c, seq, recs)
+		b := auditblock.Encode(recs)
+		return insertBlock(c, seq, &b)
 	})
 }
 
-// insertAudit stores recs, and their index entries, after the record
-// numbered last.
-func insertAudit(c *conn, last int64, recs []karte.AuditRecord) error {
-	if recs[0].Seq != last+1 {
-		return karte.Errorf(karte.Conflict, "audit record %d does not follow the last, %d", recs[0].Seq, last)
+// insertBlock stores block b after the record numbered last, and then
+// indexes the epoch that b completes, if it completes one.
+func insertBlock(c *conn, last int64, b *auditblock.Block) error {
+	if b.FirstSeq != last+1 {
+		return karte.Errorf(karte.Conflict, "audit record %d does not follow the last, %d", b.FirstSeq, last)
 	}
-	for _, r := range recs {
-		if err := c.exec(`INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES (?, ?, ?, ?, ?, ?)`,
-			r.Seq, r.Time.UnixNano(), nonNil(r.Event), nonNil(r.Prev), nonNil(r.Hash), r.Checkpoint); err != nil {
-			return fmt.Errorf("append audit record %d: %w", r.Seq, err)
-		}
-		for _, e := range r.Index {
-			// OR IGNORE: an entry given twice is one entry.
-			if err := c.exec(`INSERT OR IGNORE INTO audit_index (name, value, seq) VALUES (?, ?, ?)`, e.Name, e.Value, r.Seq); err != nil {
-				return fmt.Errorf("index audit record %d: %w", r.Seq, err)
-			}
-		}
+	if err := c.exec(`INSERT INTO audit_block (first_seq, last_seq, min_time, max_time, idx, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		b.FirstSeq, b.LastSeq, b.MinTime, b.MaxTime, b.Index, b.Data); err != nil {
+		return fmt.Errorf("append audit records %d-%d: %w", b.FirstSeq, b.LastSeq, err)
+	}
+	if err := indexEpoch(c, b); err != nil {
+		return fmt.Errorf("index audit records to %d: %w", b.LastSeq, err)
 	}
 	return nil
 }
+
+// auditEpoch is how many records an epoch of the audit index gathers
+// (auditblock.EpochRecords; the package's tests make it small).
+var auditEpoch int64 = auditblock.EpochRecords
+
+// indexEpoch indexes the blocks after the last indexed epoch if they hold
+// auditEpoch records or more, b being the last of them: it inserts their
+// rows of audit_block_index in key order, then the epoch.
+func indexEpoch(c *conn, b *auditblock.Block) error {
+	through, err := indexedThrough(c)
+	if err != nil || b.LastSeq-through < auditEpoch {
+		return err
+	}
+	st, err := c.query(`SELECT first_seq, idx FROM audit_block WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq`, through, b.FirstSeq)
+	if err != nil {
+		return err
+	}
+	var blocks []auditblock.Block
+	for st.Step() {
+		blocks = append(blocks, auditblock.Block{FirstSeq: st.ColumnInt64(0), Index: st.ColumnBlob(1, nil)})
+	}
+	if err := done(st); err != nil {
+		return err
+	}
+	if len(blocks) == 0 {
+		return nil
+	}
+	epoch := blocks[0].FirstSeq
+	rows := auditblock.EpochRows(epoch, blocks)
+	args := make([]any, 0, 1+3*indexRowsPerInsert)
+	for len(rows) > 0 {
+		n := min(len(rows), indexRowsPerInsert)
+		args = append(args[:0], epoch)
+		for _, r := range rows[:n] {
+			args = append(args, r.Entry.Name, r.Entry.Value, r.FirstSeq)
+		}
+		// OR IGNORE: a row that someone put there before is no reason to
+		// fail the append; Verify reports a row that no record has.
+		if err := c.exec(indexInserts[n], args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return c.exec(`INSERT OR IGNORE INTO audit_epoch (first_seq, last_seq) VALUES (?, ?)`, epoch, b.LastSeq)
+}
+
+// indexedThrough returns the last record of the last indexed epoch, or 0.
+func indexedThrough(c *conn) (int64, error) {
+	st, err := c.query(`SELECT last_seq FROM audit_epoch ORDER BY first_seq DESC LIMIT 1`)
+	if err != nil {
+		return 0, err
+	}
+	through := int64(0)
+	if st.Step() {
+		through = st.ColumnInt64(0)
+	}
+	return through, done(st)
+}
+
+// indexRowsPerInsert bounds the rows of one INSERT into audit_block_index:
+// one statement for many rows costs far less than one for each.
+const indexRowsPerInsert = 64
+
+// indexInserts[n] inserts n rows of audit_block_index: ?1 is the epoch,
+// then name, value and first_seq of each row.
+var indexInserts = func() (out [indexRowsPerInsert + 1]string) {
+	for n := 1; n <= indexRowsPerInsert; n++ {
+		var b strings.Builder
+		b.WriteString(`INSERT OR IGNORE INTO audit_block_index (epoch, name, value, first_seq) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(?1, ?%d, ?%d, ?%d)", 3*i+2, 3*i+3, 3*i+4)
+		}
+		out[n] = b.String()
+	}
+	return out
+}()
 
 // consecutive checks that recs are numbered one after another.
 func consecutive(recs []karte.AuditRecord) error {
@@ -93,17 +176,8 @@ func consecutive(recs []karte.AuditRecord) error {
 	return nil
 }
 
-// nonNil makes an absent value an empty BLOB, since bind turns a nil slice
-// into NULL and the NOT NULL columns would refuse it.
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
 func lastAuditSeq(c *conn) (int64, error) {
-	st, err := c.query(`SELECT coalesce(max(seq), 0) FROM audit_log`)
+	st, err := c.query(`SELECT last_seq FROM audit_block ORDER BY first_seq DESC LIMIT 1`)
 	if err != nil {
 		return 0, err
 	}
@@ -114,169 +188,56 @@ func lastAuditSeq(c *conn) (int64, error) {
 	return last, done(st)
 }
 
-const auditColumns = `seq, time, event, prev, hash, checkpoint`
+const blockColumns = `first_seq, last_seq, min_time, max_time`
 
-const selectLastAudit = `SELECT ` + auditColumns + ` FROM audit_log ORDER BY seq DESC LIMIT 1`
+// scanBlock reads a row of blockColumns, followed by idx and data if
+// given (a NULL leaves them nil). With raw, idx and data are SQLite's own
+// memory, valid only until the statement steps on: the block must not
+// outlive the row.
+func scanBlock(st *sqlite3.Stmt, idx, data int, raw bool) auditblock.Block {
+	b := auditblock.Block{FirstSeq: st.ColumnInt64(0), LastSeq: st.ColumnInt64(1), MinTime: st.ColumnInt64(2), MaxTime: st.ColumnInt64(3)}
+	blob := func(col int) []byte {
+		if raw {
+			return st.ColumnRawBlob(col)
+		}
+		return st.ColumnBlob(col, []byte{})
+	}
+	if idx > 0 && st.ColumnType(idx) != sqlite3.NULL {
+		b.Index = blob(idx)
+	}
+	if data > 0 && st.ColumnType(data) != sqlite3.NULL {
+		b.Data = blob(data)
+	}
+	return b
+}
+
+// detach copies the byte fields of recs out of the block they were read
+// from.
+func detach(recs []karte.AuditRecord) {
+	for i := range recs {
+		r := &recs[i]
+		r.Event, r.Prev, r.Hash, r.Checkpoint = bytes.Clone(r.Event), bytes.Clone(r.Prev), bytes.Clone(r.Hash), bytes.Clone(r.Checkpoint)
+	}
+}
 
 func lastAudit(c *conn) (*karte.AuditRecord, error) {
-	st, err := c.query(selectLastAudit)
+	st, err := c.query(`SELECT ` + blockColumns + `, data FROM audit_block ORDER BY first_seq DESC LIMIT 1`)
 	if err != nil {
 		return nil, err
 	}
 	var last *karte.AuditRecord
 	if st.Step() {
-		r := scanAudit(st)
-		last = &r
+		b := scanBlock(st, 0, 4, true)
+		recs, err := b.Records()
+		if err != nil {
+			done(st)
+			return nil, err
+		}
+		last = &recs[len(recs)-1]
+		detach(recs[len(recs)-1:])
 	}
 	return last, done(st)
 }
-
-func scanAudit(st *sqlite3.Stmt) karte.AuditRecord {
-	r := karte.AuditRecord{
-		Seq:   st.ColumnInt64(0),
-		Time:  time.Unix(0, st.ColumnInt64(1)).UTC(),
-		Event: st.ColumnBlob(2, nil),
-		Prev:  st.ColumnBlob(3, nil),
-		Hash:  st.ColumnBlob(4, nil),
-	}
-	if st.ColumnType(5) != sqlite3.NULL {
-		r.Checkpoint = st.ColumnBlob(5, nil)
-	}
-	return r
-}
-
-// AuditRecords implements karte.AuditLog. The index entries come in a
-// second query; they were committed with their records, so every record
-// the first finds has its entries.
-func (s *Store) AuditRecords(ctx context.Context, after int64, n int) ([]karte.AuditRecord, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	var recs []karte.AuditRecord
-	err := s.withReader(ctx, func(c *conn) error {
-		err := c.each(sqlsearch.Statement{
-			SQL:  `SELECT ` + auditColumns + ` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`,
-			Args: []any{after, n},
-		}, func(st *sqlite3.Stmt) { recs = append(recs, scanAudit(st)) })
-		if err != nil || len(recs) == 0 {
-			return err
-		}
-		i := 0
-		return c.each(sqlsearch.Statement{
-			SQL:  `SELECT seq, name, value FROM audit_index WHERE seq > ? AND seq <= ? ORDER BY seq, name, value`,
-			Args: []any{after, recs[len(recs)-1].Seq},
-		}, func(st *sqlite3.Stmt) {
-			seq := st.ColumnInt64(0)
-			for i < len(recs) && recs[i].Seq < seq {
-				i++
-			}
-			if i < len(recs) && recs[i].Seq == seq {
-				recs[i].Index = append(recs[i].Index, karte.AuditIndexEntry{Name: st.ColumnText(1), Value: st.ColumnText(2)})
-			}
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("audit records after %d: %w", after, err)
-	}
-	return recs, nil
-}
-
-// SearchAudit implements karte.AuditSearcher.
-func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.AuditRecord, error) {
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	if q.Limit < 1 {
-		return nil, karte.Errorf(karte.Invalid, "audit query: limit %d", q.Limit)
-	}
-	where, args := auditWhere(q)
-	order := "ASC"
-	if q.Descending {
-		order = "DESC"
-	}
-	stmt := sqlsearch.Statement{
-		SQL:  `SELECT ` + auditColumns + ` FROM audit_log WHERE ` + where + ` ORDER BY seq ` + order + ` LIMIT ?`,
-		Args: append(args, q.Limit),
-	}
-	var recs []karte.AuditRecord
-	err := s.withReader(ctx, func(c *conn) error {
-		return c.each(stmt, func(st *sqlite3.Stmt) { recs = append(recs, scanAudit(st)) })
-	})
-	if err != nil {
-		return nil, fmt.Errorf("audit search: %w", err)
-	}
-	return recs, nil
-}
-
-// CountAudit implements karte.AuditSearcher.
-func (s *Store) CountAudit(ctx context.Context, q karte.AuditQuery) (int64, error) {
-	if err := q.Validate(); err != nil {
-		return 0, err
-	}
-	where, args := auditWhere(q)
-	var n int64
-	err := s.withReader(ctx, func(c *conn) error {
-		return c.each(sqlsearch.Statement{SQL: `SELECT count(*) FROM audit_log WHERE ` + where, Args: args},
-			func(st *sqlite3.Stmt) { n = st.ColumnInt64(0) })
-	})
-	if err != nil {
-		return 0, fmt.Errorf("audit count: %w", err)
-	}
-	return n, nil
-}
-
-// auditWhere returns the condition on audit_log that q sets, and its
-// arguments. Each filter is a set of seqs from the index's primary key
-// (name, value, seq).
-func auditWhere(q karte.AuditQuery) (string, []any) {
-	conds := []string{"1"}
-	var args []any
-	if q.After > 0 {
-		conds, args = append(conds, "seq > ?"), append(args, q.After)
-	}
-	if q.Before > 0 {
-		conds, args = append(conds, "seq < ?"), append(args, q.Before)
-	}
-	lo, hi, empty := timeRange(q)
-	if empty {
-		return "0", nil
-	}
-	if lo != nil {
-		conds, args = append(conds, "time >= ?"), append(args, *lo)
-	}
-	if hi != nil {
-		conds, args = append(conds, "time < ?"), append(args, *hi)
-	}
-	for _, f := range q.Filters {
-		conds = append(conds, "seq IN (SELECT seq FROM audit_index WHERE name = ? AND value IN (?"+strings.Repeat(", ?", len(f.Values)-1)+"))")
-		args = append(args, f.Name)
-		for _, v := range f.Values {
-			args = append(args, v)
-		}
-	}
-	return strings.Join(conds, " AND "), args
-}
-
-// timeRange returns q's bounds on time as unix nanoseconds, the column's
-// unit: lo <= time < hi, nil for no bound. Times beyond what the column can
-// hold (years 1678 to 2262) are no bound, or leave the range empty.
-func timeRange(q karte.AuditQuery) (lo, hi *int64, empty bool) {
-	switch {
-	case !q.Since.IsZero() && q.Since.After(maxTime), !q.Until.IsZero() && !q.Until.After(minTime):
-		return nil, nil, true
-	}
-	if !q.Since.IsZero() && q.Since.After(minTime) {
-		n := q.Since.UnixNano()
-		lo = &n
-	}
-	if !q.Until.IsZero() && !q.Until.After(maxTime) {
-		n := q.Until.UnixNano()
-		hi = &n
-	}
-	return lo, hi, false
-}
-
-var minTime, maxTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 // LastAudit implements karte.AuditLog.
 func (s *Store) LastAudit(ctx context.Context) (*karte.AuditRecord, error) {
@@ -289,4 +250,309 @@ func (s *Store) LastAudit(ctx context.Context) (*karte.AuditRecord, error) {
 		return nil, fmt.Errorf("last audit record: %w", err)
 	}
 	return last, nil
+}
+
+// AuditRecords implements karte.AuditLog. It reads whole blocks, from the
+// one that holds record after+1, and then what the index holds of them,
+// in one read transaction so that both see the same epochs.
+func (s *Store) AuditRecords(ctx context.Context, after int64, n int) ([]karte.AuditRecord, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	var recs []karte.AuditRecord
+	var damage error
+	err := s.withReader(ctx, func(c *conn) error {
+		if err := c.db.Exec(`BEGIN`); err != nil {
+			return err
+		}
+		defer c.db.Exec(`COMMIT`)
+		var blocks []auditblock.Block
+		var blockRecs [][]karte.AuditRecord
+		total := 0
+		err := c.eachWhile(sqlsearch.Statement{
+			SQL: `SELECT ` + blockColumns + `, idx, data FROM audit_block WHERE first_seq >= coalesce(
+				(SELECT first_seq FROM audit_block WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1), 0)
+				ORDER BY first_seq`,
+			Args: []any{after + 1},
+		}, func(st *sqlite3.Stmt) bool {
+			b := scanBlock(st, 4, 5, false)
+			br, err := b.Records()
+			blocks, blockRecs = append(blocks, b), append(blockRecs, br)
+			for _, r := range br {
+				if r.Seq > after {
+					total++
+				}
+			}
+			damage = err
+			return err == nil && total < n
+		})
+		if err != nil || len(blocks) == 0 {
+			return err
+		}
+		ix, err := pageIndex(c, blocks[0].FirstSeq, max(blocks[len(blocks)-1].FirstSeq, blocks[len(blocks)-1].LastSeq))
+		if err != nil {
+			return err
+		}
+		recs = auditblock.Page(blocks, blockRecs, ix, damage == nil, after, n)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit records after %d: %w", after, err)
+	}
+	return recs, damage
+}
+
+// pageIndex returns what the index holds of the blocks whose records run
+// from lo to hi.
+func pageIndex(c *conn, lo, hi int64) (ix auditblock.Indexed, err error) {
+	if ix.Through, err = indexedThrough(c); err != nil {
+		return ix, err
+	}
+	st, err := c.query(`SELECT first_seq, last_seq FROM audit_epoch WHERE first_seq <= ? AND last_seq >= ? ORDER BY first_seq`, hi, lo)
+	if err != nil {
+		return ix, err
+	}
+	for st.Step() {
+		ix.Epochs = append(ix.Epochs, auditblock.Epoch{FirstSeq: st.ColumnInt64(0), LastSeq: st.ColumnInt64(1)})
+	}
+	if err := done(st); err != nil {
+		return ix, err
+	}
+	if len(ix.Epochs) == 0 {
+		return ix, nil
+	}
+	// The rows of the epochs, by key: those of the blocks are among them.
+	st, err = c.query(`SELECT epoch, first_seq, name, value FROM audit_block_index WHERE epoch >= ? AND epoch <= ? AND first_seq >= ? AND first_seq <= ?`,
+		ix.Epochs[0].FirstSeq, ix.Epochs[len(ix.Epochs)-1].FirstSeq, lo, hi)
+	if err != nil {
+		return ix, err
+	}
+	for st.Step() {
+		ix.Rows = append(ix.Rows, auditblock.IndexRow{Epoch: st.ColumnInt64(0), FirstSeq: st.ColumnInt64(1),
+			Entry: karte.AuditIndexEntry{Name: st.ColumnText(2), Value: st.ColumnText(3)}})
+	}
+	if err := done(st); err != nil {
+		return ix, err
+	}
+	auditblock.SortRows(ix.Rows)
+	return ix, nil
+}
+
+// SearchAudit implements karte.AuditSearcher: blocks that may hold
+// matches, in order, each searched for its matching records until there
+// are enough (see eachAuditBlock).
+func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.AuditRecord, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if q.Limit < 1 {
+		return nil, karte.Errorf(karte.Invalid, "audit query: limit %d", q.Limit)
+	}
+	p := auditblock.NewQuery(q)
+	if p.Empty {
+		return nil, nil
+	}
+	var recs []karte.AuditRecord
+	err := s.withReader(ctx, func(c *conn) error {
+		return eachAuditBlock(c, p, q, false, func(b *auditblock.Block) (more bool, err error) {
+			n := len(recs)
+			recs, err = p.Search(b, recs, q.Limit)
+			detach(recs[n:])
+			return len(recs) < q.Limit, err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit search: %w", err)
+	}
+	return recs, nil
+}
+
+// CountAudit implements karte.AuditSearcher. It reads the idx of each
+// block that may hold matches, and its records only if some of them lie
+// outside the query's period.
+func (s *Store) CountAudit(ctx context.Context, q karte.AuditQuery) (int64, error) {
+	if err := q.Validate(); err != nil {
+		return 0, err
+	}
+	p := auditblock.NewQuery(q)
+	if p.Empty {
+		return 0, nil
+	}
+	var total int64
+	err := s.withReader(ctx, func(c *conn) error {
+		return eachAuditBlock(c, p, q, true, func(b *auditblock.Block) (bool, error) {
+			n, err := p.Count(b)
+			total += n
+			return true, err
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("audit count: %w", err)
+	}
+	return total, nil
+}
+
+// eachAuditBlock calls fn, in the query's order, with the blocks that may
+// hold records matching q (prepared as p), until fn returns false or an
+// error: their columns, idx if q has filters, and data (for a count, only
+// of blocks that lie partly outside the query's period). The blocks'
+// bytes are SQLite's and valid only during the call. With filters,
+// the blocks of indexed epochs are those that audit_block_index gives for
+// every filter, and the blocks after the last epoch are all read.
+func eachAuditBlock(c *conn, p *auditblock.Query, q karte.AuditQuery, count bool, fn func(*auditblock.Block) (bool, error)) error {
+	lo, hi, ok, err := blockRange(c, p)
+	if err != nil || !ok {
+		return err
+	}
+	type part struct {
+		lo, hi  int64
+		indexed bool
+	}
+	parts := []part{{lo, hi, false}}
+	if len(q.Filters) > 0 {
+		through, err := indexedThrough(c)
+		if err != nil {
+			return err
+		}
+		parts = []part{{lo, min(hi, through), true}, {max(lo, through+1), hi, false}}
+		if q.Descending {
+			parts[0], parts[1] = parts[1], parts[0]
+		}
+	}
+	for _, pt := range parts {
+		if pt.lo > pt.hi {
+			continue
+		}
+		more, err := eachBlockOf(c, blockSearch(p, q, pt.lo, pt.hi, pt.indexed, count), fn)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachBlockOf calls fn with the blocks that stmt selects (blockSearch)
+// and reports whether fn wanted more.
+func eachBlockOf(c *conn, stmt sqlsearch.Statement, fn func(*auditblock.Block) (bool, error)) (more bool, err error) {
+	more = true
+	var ferr error
+	err = c.eachWhile(stmt, func(st *sqlite3.Stmt) bool {
+		b := scanBlock(st, 4, 5, true)
+		more, ferr = fn(&b)
+		return more && ferr == nil
+	})
+	return more, cmp.Or(err, ferr)
+}
+
+// blockSearch returns the statement that selects, in the query's order,
+// the blocks with first_seq from lo to hi that may hold records matching
+// q (prepared as p), through audit_block_index if indexed: the columns,
+// idx if q has filters, and data (for a count, only of blocks that lie
+// partly outside the query's period).
+func blockSearch(p *auditblock.Query, q karte.AuditQuery, lo, hi int64, indexed, count bool) sqlsearch.Statement {
+	var sql strings.Builder
+	args := []any{}
+	sql.WriteString(`SELECT ` + blockColumns)
+	if len(q.Filters) > 0 {
+		sql.WriteString(`, idx`)
+	} else {
+		sql.WriteString(`, NULL`)
+	}
+	if count {
+		sql.WriteString(`, CASE WHEN min_time < ? OR max_time > ? THEN data END`)
+		args = append(args, p.TimeLo, p.TimeHi)
+	} else {
+		sql.WriteString(`, data`)
+	}
+	sql.WriteString(` FROM audit_block WHERE first_seq >= ? AND first_seq <= ? AND last_seq >= ? AND max_time >= ? AND min_time <= ?`)
+	args = append(args, lo, hi, p.SeqLo, p.TimeLo, p.TimeHi)
+	for _, f := range q.Filters {
+		if !indexed {
+			break
+		}
+		// Each epoch of the range, then its rows of the filter's values
+		// (CROSS JOIN keeps SQLite to that order, rather than scan the
+		// rows of every epoch).
+		sql.WriteString(` AND first_seq IN (SELECT i.first_seq FROM audit_epoch e CROSS JOIN audit_block_index i ON i.epoch = e.first_seq` +
+			` WHERE e.first_seq <= ? AND e.last_seq >= ? AND i.name = ? AND i.value IN (?`)
+		sql.WriteString(strings.Repeat(`, ?`, len(f.Values)-1))
+		sql.WriteString(`) AND i.first_seq >= e.first_seq AND i.first_seq <= e.last_seq AND i.first_seq >= ? AND i.first_seq <= ?)`)
+		args = append(args, hi, lo, f.Name)
+		for _, v := range f.Values {
+			args = append(args, v)
+		}
+		args = append(args, lo, hi)
+	}
+	if q.Descending {
+		sql.WriteString(` ORDER BY first_seq DESC`)
+	} else {
+		sql.WriteString(` ORDER BY first_seq`)
+	}
+	return sqlsearch.Statement{SQL: sql.String(), Args: args}
+}
+
+// blockRange returns the range of first_seq of the blocks that may hold
+// records in p's ranges of Seq and Time: from the block that holds SeqLo,
+// or the first block with a record at or after TimeLo, to SeqHi, or the
+// last block with a record at or before TimeHi. ok is false if none can.
+func blockRange(c *conn, p *auditblock.Query) (lo, hi int64, ok bool, err error) {
+	lo, hi = p.SeqLo, p.SeqHi
+	var cols []string
+	var args []any
+	if p.SeqLo != math.MinInt64 {
+		cols, args = append(cols, `(SELECT first_seq FROM audit_block WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1)`), append(args, p.SeqLo)
+	}
+	if p.TimeLo != math.MinInt64 {
+		cols, args = append(cols, `(SELECT min(first_seq) FROM audit_block WHERE max_time >= ?)`), append(args, p.TimeLo)
+	}
+	if p.TimeHi != math.MaxInt64 {
+		cols, args = append(cols, `(SELECT max(first_seq) FROM audit_block WHERE min_time <= ?)`), append(args, p.TimeHi)
+	}
+	if len(cols) == 0 {
+		return lo, hi, true, nil
+	}
+	ok = true
+	err = c.eachWhile(sqlsearch.Statement{SQL: `SELECT ` + strings.Join(cols, ", "), Args: args}, func(st *sqlite3.Stmt) bool {
+		i := 0
+		if p.SeqLo != math.MinInt64 {
+			if st.ColumnType(i) != sqlite3.NULL {
+				lo = st.ColumnInt64(i)
+			}
+			i++
+		}
+		if p.TimeLo != math.MinInt64 {
+			if st.ColumnType(i) == sqlite3.NULL {
+				ok = false
+			}
+			lo = max(lo, st.ColumnInt64(i))
+			i++
+		}
+		if p.TimeHi != math.MaxInt64 {
+			if st.ColumnType(i) == sqlite3.NULL {
+				ok = false
+			}
+			hi = min(hi, st.ColumnInt64(i))
+		}
+		return false
+	})
+	return lo, hi, ok && lo <= hi, err
+}
+
+// eachWhile runs a statement prepared once per connection for its text,
+// calling fn for each row until fn returns false.
+func (c *conn) eachWhile(s sqlsearch.Statement, fn func(*sqlite3.Stmt) bool) error {
+	st, err := c.search.take(c, s.SQL)
+	if err != nil {
+		return err
+	}
+	defer c.search.put(s.SQL, st)
+	if err := bind(st, s.Args); err != nil {
+		return err
+	}
+	for st.Step() {
+		if !fn(st) {
+			return nil
+		}
+	}
+	return st.Err()
 }
