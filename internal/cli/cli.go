@@ -21,7 +21,7 @@ import (
 const usage = `kartehub: a clinical data hub (FHIR R4) in one binary
 
 Usage:
-  kartehub serve  [--data DIR | --database URL] [--http ADDR]
+  kartehub serve  [--demo] [--data DIR | --database URL] [--http ADDR]
                   [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-client-ca FILE]
                   [--tls-min 1.2|1.3] [--insecure-http] [--base-url URL]
   kartehub import [--data DIR | --database URL | --url FHIR_BASE] PATH...

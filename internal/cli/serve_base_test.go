@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"io"
+	"kartehub/internal/cli"
 	"kartehub/internal/karte"
 	"kartehub/internal/oauth/oauthtest"
 	"net/http"
@@ -96,5 +99,75 @@ func TestImportURL(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("the imported Patient/single-p1: %s", resp.Status)
+	}
+}
+
+// TestServeDemo: --demo loads facilities, users, a client and patients
+// into a new directory, prints how to log in, and the printed client can
+// get a token and read the hub's patients only.
+func TestServeDemo(t *testing.T) {
+	if err := runServeErr(t, "--demo", "--data", t.TempDir(), "--http", "0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("--demo beyond loopback: %v, want a refusal", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"serve", "--demo", "--demo-patients", "5", "--data", t.TempDir(), "--http", "127.0.0.1:0"}, &out, pw)
+		pw.Close()
+	}()
+	base := ""
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if m := fhirBase.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			go io.Copy(io.Discard, pr)
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve --demo did not start: %v\n%s", <-done, out.String())
+	}
+	defer func() { cancel(); <-done }()
+	printed := out.String()
+	for _, want := range []string{"physician", "nurse", "auditor", "client_id", "client_secret", "/oauth/token"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("the demo does not print %q:\n%s", want, printed)
+		}
+	}
+	id, secret := strings.Fields(field(printed, "  client_id")), strings.Fields(field(printed, "  client_secret"))
+	if len(id) != 1 || len(secret) != 1 {
+		t.Fatalf("no client id or secret in:\n%s", printed)
+	}
+	tok, err := oauthtest.ClientCredentials(ctx, http.DefaultClient, strings.TrimSuffix(base, "/fhir"), id[0], secret[0], "system/Patient.rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", base+"/Patient?_count=100&_elements=managingOrganization", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				ManagingOrganization struct{ Reference string }
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&bundle); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("demo patients: %s %v", resp.Status, err)
+	}
+	if len(bundle.Entry) == 0 {
+		t.Error("the demo client sees no patient")
+	}
+	for _, e := range bundle.Entry {
+		if org := e.Resource.ManagingOrganization.Reference; org != "Organization/org-000" {
+			t.Errorf("the demo client (the hub's) sees a patient of %s", org)
+		}
 	}
 }
