@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
@@ -55,27 +56,7 @@ func LoadKey(dir string) (ed25519.PrivateKey, error) {
 }
 
 func readKey(path string) (ed25519.PrivateKey, error) {
-	data, err := keyfile.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	return parseKey(path, data)
-}
-
-func parseKey(path string, data []byte) (ed25519.PrivateKey, error) {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("audit key %s: not a PEM PRIVATE KEY", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("audit key %s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("audit key %s: a %T, not an Ed25519 key", path, k)
-	}
-	return key, nil
+	return ed25519Key(keyfile.PrivateKey(path))
 }
 
 // createKey makes a new key and stores it; if another server made one
@@ -85,15 +66,18 @@ func createKey(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	stored, err := keyfile.Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return ed25519Key(keyfile.CreatePrivateKey(path, key))
+}
+
+func ed25519Key(k crypto.PrivateKey, err error) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	return parseKey(path, stored)
+	key, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("audit key: a %T, not an Ed25519 key", k)
+	}
+	return key, nil
 }
 
 func writePublicKey(path string, pub ed25519.PublicKey) error {

@@ -6,6 +6,9 @@
 package keyfile
 
 import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -99,4 +102,41 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// PrivateKey reads a private key file holding a PEM PKCS #8 "PRIVATE
+// KEY", refusing one that others may read.
+func PrivateKey(path string) (crypto.PrivateKey, error) {
+	data, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return parsePrivateKey(path, data)
+}
+
+// CreatePrivateKey stores key as a new PEM PKCS #8 key file at path, as
+// Create does, and returns the key the file then holds: key, or the one
+// another process stored first.
+func CreatePrivateKey(path string, key crypto.PrivateKey) (crypto.PrivateKey, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err != nil {
+		return nil, err
+	}
+	return parsePrivateKey(path, stored)
+}
+
+func parsePrivateKey(path string, data []byte) (crypto.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("key file %s: not a PEM PRIVATE KEY (PKCS #8)", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	return k, nil
 }

@@ -6,10 +6,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -40,30 +38,7 @@ func LoadKey(dir string) (crypto.Signer, error) {
 }
 
 func readKey(path string) (crypto.Signer, error) {
-	data, err := keyfile.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	return parseKey(path, data)
-}
-
-func parseKey(path string, data []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("oauth key %s: not a PEM PRIVATE KEY (PKCS #8)", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("oauth key %s: %w", path, err)
-	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("oauth key %s: a %T cannot sign", path, k)
-	}
-	if _, err := algorithmOf(signer); err != nil {
-		return nil, fmt.Errorf("oauth key %s: %w", path, err)
-	}
-	return signer, nil
+	return signingKey(keyfile.PrivateKey(path))
 }
 
 // createKey makes a key and stores it; if another server made one first,
@@ -73,15 +48,21 @@ func createKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	stored, err := keyfile.Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return signingKey(keyfile.CreatePrivateKey(path, key))
+}
+
+func signingKey(k crypto.PrivateKey, err error) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth key: %w", err)
 	}
-	return parseKey(path, stored)
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("oauth key: a %T cannot sign", k)
+	}
+	if _, err := algorithmOf(signer); err != nil {
+		return nil, fmt.Errorf("oauth key: %w", err)
+	}
+	return signer, nil
 }
 
 // algorithmOf returns the JWS algorithm a signing key signs with.

@@ -45,6 +45,25 @@ func (f *filter) has(v []byte) bool {
 
 var minTime, maxTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
+// ForSearch checks q as a search (valid, with a limit) and prepares it.
+func ForSearch(q karte.AuditQuery) (*Query, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if q.Limit < 1 {
+		return nil, karte.Errorf(karte.Invalid, "audit query: limit %d", q.Limit)
+	}
+	return NewQuery(q), nil
+}
+
+// ForCount checks q as a count (valid) and prepares it.
+func ForCount(q karte.AuditQuery) (*Query, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	return NewQuery(q), nil
+}
+
 // NewQuery prepares q, which must be valid (karte.AuditQuery.Validate).
 // Times beyond what int64 nanoseconds hold (years 1678 to 2262) are no
 // bound, or leave nothing to find.

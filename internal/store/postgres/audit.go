@@ -297,18 +297,12 @@ func pageIndex(ctx context.Context, tx pgx.Tx, lo, hi int64) (ix auditblock.Inde
 // matches, found by their columns and index rows, in order, each searched
 // for its matching records until there are enough.
 func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.AuditRecord, error) {
-	if err := q.Validate(); err != nil {
+	p, err := auditblock.ForSearch(q)
+	if err != nil || p.Empty {
 		return nil, err
 	}
-	if q.Limit < 1 {
-		return nil, karte.Errorf(karte.Invalid, "audit query: limit %d", q.Limit)
-	}
-	p := auditblock.NewQuery(q)
-	if p.Empty {
-		return nil, nil
-	}
 	var recs []karte.AuditRecord
-	err := s.eachBlock(ctx, p, q, false, func(b *auditblock.Block) (more bool, err error) {
+	err = s.eachBlock(ctx, p, q, false, func(b *auditblock.Block) (more bool, err error) {
 		recs, err = p.Search(b, recs, q.Limit)
 		return len(recs) < q.Limit, err
 	})
@@ -322,15 +316,12 @@ func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.Au
 // block that may hold matches, and its records only if some of them lie
 // outside the query's period.
 func (s *Store) CountAudit(ctx context.Context, q karte.AuditQuery) (int64, error) {
-	if err := q.Validate(); err != nil {
+	p, err := auditblock.ForCount(q)
+	if err != nil || p.Empty {
 		return 0, err
 	}
-	p := auditblock.NewQuery(q)
-	if p.Empty {
-		return 0, nil
-	}
 	var total int64
-	err := s.eachBlock(ctx, p, q, true, func(b *auditblock.Block) (bool, error) {
+	err = s.eachBlock(ctx, p, q, true, func(b *auditblock.Block) (bool, error) {
 		n, err := p.Count(b)
 		total += n
 		return true, err
