@@ -34,12 +34,19 @@ type WriterOptions struct {
 	// few. It first yields to callers ready to run, then, if its batch is
 	// large (8 events or more) but smaller than recent ones, waits for the
 	// requests still under way; a Writer under light load, or whose
-	// callers are all in its batch already, does not wait. Zero means one
-	// millisecond; negative turns gathering off.
+	// callers are all in its batch already, does not wait. Zero means
+	// DefaultLinger; negative turns gathering off.
 	Linger time.Duration
 	// Log receives what goes wrong in the background (nothing if nil).
 	Log *slog.Logger
 }
+
+// DefaultLinger is the Writer's default linger. Under load at 64 clients
+// on two cores, 3 ms gathered twice the events per commit that 1 ms did,
+// for 10–30 % more reads per second; callers with fewer requests at once
+// than the recent appends held are not made to wait (`kartehub bench`
+// prints both).
+const DefaultLinger = 3 * time.Millisecond
 
 // maxAttempts bounds how often a batch is chained again after losing a
 // race with another writer of a log that is no karte.AuditAppender.
@@ -110,7 +117,7 @@ func NewWriter(log karte.AuditLog, chain *Chain, opts WriterOptions) *Writer {
 		w.maxBatch = 512
 	}
 	if w.linger == 0 {
-		w.linger = time.Millisecond
+		w.linger = DefaultLinger
 	}
 	if w.logger == nil {
 		w.logger = slog.New(slog.DiscardHandler)

@@ -141,7 +141,7 @@ func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, clients, a
 	if err != nil {
 		return err
 	}
-	guarded, stop, err := startBenchServer(ctx, st, true)
+	guarded, srv, stop, err := startBenchServer(ctx, st, true)
 	if err != nil {
 		return err
 	}
@@ -150,21 +150,26 @@ func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, clients, a
 	fmt.Fprintf(stdout, "read          %d clients, %d distinct resources, authorised and audited: %s (target p50 <= 1 ms, >= 5000/s)\n", clients, len(refs), reads)
 	tx := bench.Transactions(ctx, guarded, clients, d)
 	fmt.Fprintf(stdout, "transaction   %d clients, Patient+Observation per Bundle, authorised and audited: %s (target >= 1000/s)\n", clients, tx)
-	return benchGuard(ctx, stdout, st, refs, guarded, authClients, d)
+	return benchGuard(ctx, stdout, st, refs, guarded, srv, authClients, d)
 }
 
 // benchGuard compares reads with authorisation and audit on (guarded)
 // and off, at the same load.
-func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []string, guarded bench.Target, clients int, d time.Duration) error {
-	open, stop, err := startBenchServer(ctx, st, false)
+func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []string, guarded bench.Target, srv *server.Server, clients int, d time.Duration) error {
+	open, _, stop, err := startBenchServer(ctx, st, false)
 	if err != nil {
 		return err
 	}
 	defer stop()
 	off := bench.Reads(ctx, open, refs, clients, d)
+	before := srv.AuditStats()
 	on := bench.Reads(ctx, guarded, refs, clients, d)
+	after := srv.AuditStats()
 	fmt.Fprintf(stdout, "read, auth+audit off  %d clients: %s\n", clients, off)
 	fmt.Fprintf(stdout, "read, auth+audit on   %d clients: %s\n", clients, on)
+	events, appends := after.Records-before.Records, after.Batches-before.Batches
+	fmt.Fprintf(stdout, "audit                 %d events appended durably in %d commits (%.1f per commit)\n",
+		events, appends, float64(events)/float64(max(appends, 1)))
 	fmt.Fprintf(stdout, "auth+audit ratio      %.3f (target >= 0.70)\n", on.Rate()/off.Rate())
 	return nil
 }
@@ -174,29 +179,29 @@ func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []st
 // or not (the baseline). The guarded server's client is a departmental
 // system of the hub with physician rights over every facility; it gets its
 // token from the server's token endpoint as any client does.
-func startBenchServer(ctx context.Context, st karte.Store, guarded bool) (bench.Target, func(), error) {
+func startBenchServer(ctx context.Context, st karte.Store, guarded bool) (bench.Target, *server.Server, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return bench.Target{}, nil, err
+		return bench.Target{}, nil, nil, err
 	}
 	base := "http://" + ln.Addr().String() + "/fhir"
 	dir, err := os.MkdirTemp("", "kartehub-bench-keys-")
 	if err != nil {
 		ln.Close()
-		return bench.Target{}, nil, err
+		return bench.Target{}, nil, nil, err
 	}
 	srv, err := server.New(ctx, server.Config{Store: st, Dir: dir, BaseURL: base, Unguarded: !guarded})
 	if err != nil {
 		ln.Close()
 		os.RemoveAll(dir)
-		return bench.Target{}, nil, err
+		return bench.Target{}, nil, nil, err
 	}
 	hs := &http.Server{Handler: srv.Handler()}
 	go hs.Serve(ln)
 	stop := func() { hs.Close(); srv.Close(); os.RemoveAll(dir) }
 	t := bench.Target{Base: base}
 	if !guarded {
-		return t, stop, nil
+		return t, srv, stop, nil
 	}
 	c, secret, err := srv.Accounts.CreateClient(ctx, account.NewClient{Name: "bench", Roles: []string{karte.RolePhysician}})
 	if err == nil {
@@ -205,9 +210,9 @@ func startBenchServer(ctx context.Context, st karte.Store, guarded bool) (bench.
 	}
 	if err != nil {
 		stop()
-		return bench.Target{}, nil, err
+		return bench.Target{}, nil, nil, err
 	}
-	return t, stop, nil
+	return t, srv, stop, nil
 }
 
 // sampleRefs returns up to n "Type/id" references of live resources.

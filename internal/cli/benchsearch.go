@@ -113,7 +113,7 @@ func loadSynthetic(ctx context.Context, st karte.Store, dir string, patients, fa
 }
 
 func timeQueries(ctx context.Context, st karte.Store, stdout io.Writer, patients, runs int) error {
-	target, stop, err := startBenchServer(ctx, st, true)
+	target, _, stop, err := startBenchServer(ctx, st, true)
 	if err != nil {
 		return err
 	}

@@ -194,6 +194,14 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// AuditStats counts what the server's audit writer has appended.
+func (s *Server) AuditStats() audit.Stats {
+	if s.audit == nil {
+		return audit.Stats{}
+	}
+	return s.audit.Stats()
+}
+
 func cacheTTL(d time.Duration) time.Duration {
 	switch {
 	case d == 0:
