@@ -86,19 +86,20 @@ func Reads(ctx context.Context, t Target, refs []string, clients int, d time.Dur
 }
 
 // request returns a request with the target's token.
-func (t Target) request(method, url string, body io.Reader) *http.Request {
+func (t Target) request(method, url string, body io.Reader) (*http.Request, error) {
 	r, err := http.NewRequest(method, url, body)
-	if err != nil {
-		panic(err) // the URLs are the target's own
-	}
-	if t.Token != "" {
+	if err == nil && t.Token != "" {
 		r.Header.Set("Authorization", "Bearer "+t.Token)
 	}
-	return r
+	return r, err
 }
 
 func (t Target) get(c *http.Client, url string) error {
-	resp, err := c.Do(t.request(http.MethodGet, url, nil))
+	req, err := t.request(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,10 @@ func (t Target) get(c *http.Client, url string) error {
 // Patient and an Observation that refers to it by urn:uuid.
 func Transactions(ctx context.Context, t Target, clients int, d time.Duration) Latencies {
 	return t.load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
-		r := t.request(http.MethodPost, t.Base, bytes.NewReader(transactionBody(rnd)))
+		r, err := t.request(http.MethodPost, t.Base, bytes.NewReader(transactionBody(rnd)))
+		if err != nil {
+			return err
+		}
 		r.Header.Set("Content-Type", "application/fhir+json")
 		resp, err := c.Do(r)
 		if err != nil {
