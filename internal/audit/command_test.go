@@ -51,9 +51,13 @@ func TestVerifyCommand(t *testing.T) {
 	t.Logf("intact: exit %d\n%s", code, out)
 
 	// Tamper with record 7, inside block 6-10, behind kartehub's back.
-	block := blockData(t, db, 6)
+	block := auditblock.Block{FirstSeq: 6, Data: blockData(t, db, 6)}
+	plain, err := block.Plain()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tamperSQLite(t, db, `DROP TRIGGER audit_block_no_update`)
-	tamperSQLite(t, db, `UPDATE audit_block SET data = ? WHERE first_seq = 6`, bytes.Replace(block, []byte("Patient/p7"), []byte("Patient/p8"), 1))
+	tamperSQLite(t, db, `UPDATE audit_block SET data = ? WHERE first_seq = 6`, auditblock.Compress(bytes.Replace(plain, []byte("Patient/p7"), []byte("Patient/p8"), 1)))
 	code, out = run(t, bin, "audit", "verify", "--data", data)
 	if code == 0 || !strings.HasPrefix(out, "audit trail BROKEN at record 7: content altered") {
 		t.Fatalf("verify of a tampered trail: exit %d, output:\n%s", code, out)

@@ -138,6 +138,17 @@ var tamperCases = []tamperCase{
 		data[i-4] = 0x7f
 		setData(t, h, 6, data)
 	}, 8, audit.Malformed},
+	{"CutCompressed", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
+		// The stored bytes cut, without decompressing them: nothing of
+		// the block can be read, so its first record is named.
+		data := auditblock.Encode(recs[5:10]).Data
+		setRawData(t, h, 6, data[:len(data)/2])
+	}, 6, audit.Malformed},
+	{"UnknownFormat", func(t *testing.T, h Harness, recs []karte.AuditRecord) {
+		data := auditblock.Encode(recs[5:10]).Data
+		data[0] = 9
+		setRawData(t, h, 6, data)
+	}, 6, audit.Malformed},
 	{"RenumberBlock", func(t *testing.T, h Harness, _ []karte.AuditRecord) {
 		// The block's key moved: searches through the index would miss
 		// its records.
@@ -271,7 +282,7 @@ func testTamper(t *testing.T, open func(t *testing.T) Harness) {
 			t.Skip("no direct database access")
 		}
 		recs := BuildBlocks(t, h.Log, 12)
-		b := encode(recs[5:10])
+		b := auditblock.Encode(recs[5:10])
 		for _, stmt := range []string{
 			`UPDATE audit_block SET data = $1 WHERE first_seq = $2 AND data = $3`,
 			`UPDATE audit_block SET idx = $1 WHERE first_seq = $2 AND idx = $3`,
@@ -362,13 +373,28 @@ func exec(t *testing.T, h Harness, sql string, args ...any) {
 	}
 }
 
+// encode returns the block of recs with its records uncompressed (Data of
+// format 1), for cases to alter them byte by byte.
 func encode(recs []karte.AuditRecord) auditblock.Block {
 	b := auditblock.Encode(recs)
+	plain, err := b.Plain()
+	if err != nil {
+		panic(err)
+	}
+	b.Data = plain
 	return b
 }
 
-// setData replaces the data of block first.
+// setData replaces the data of block first with data of format 1,
+// compressed again as the engines store it: what a forger who knows the
+// format would do.
 func setData(t *testing.T, h Harness, first int64, data []byte) {
+	t.Helper()
+	setRawData(t, h, first, auditblock.Compress(data))
+}
+
+// setRawData replaces the stored data of block first with data as given.
+func setRawData(t *testing.T, h Harness, first int64, data []byte) {
 	t.Helper()
 	exec(t, h, `UPDATE audit_block SET data = $1 WHERE first_seq = $2`, data, first)
 }

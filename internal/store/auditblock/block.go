@@ -9,12 +9,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang/snappy"
+
 	"kartehub/internal/karte"
 )
 
-// formatVersion is the first byte of the Data and the Index of every block
-// written now. A reader refuses a block of a format it does not know.
+// formatVersion is the first byte of the Index of every block, and of the
+// Data of blocks written before their records were compressed. A reader
+// refuses a block of a format it does not know.
 const formatVersion = 1
+
+// formatCompressed is the first byte of the Data of every block written
+// now: the records of format 1, compressed with Snappy (block format).
+// Events of one append name the same agents, systems and codes again and
+// again, so they shrink about tenfold, for a few microseconds a block:
+// fewer pages for every commit to write, and a trail that is kept for
+// years takes a tenth of the disk.
+const formatCompressed = 2
 
 // noCheckpoint is the length that stands for a record without a
 // checkpoint (NULL), as against one with an empty checkpoint.
@@ -61,10 +72,44 @@ func Encode(recs []karte.AuditRecord) Block {
 		}
 		data = appendBytes(data, r.Event)
 	}
-	b.Data = data
+	b.Data = Compress(data)
 	b.Index = encodeIndex(recs)
 	return b
 }
+
+// Compress returns data of format 1 compressed, as Encode stores it.
+func Compress(data []byte) []byte {
+	out := make([]byte, 1+snappy.MaxEncodedLen(len(data)-1))
+	out[0] = formatCompressed
+	return out[:1+len(snappy.Encode(out[1:], data[1:]))]
+}
+
+// Plain returns the Data of b in format 1: its records uncompressed. It
+// fails with a *karte.AuditDamageError naming the block's first record if
+// Data is of no known format or cannot be decompressed.
+func (b *Block) Plain() ([]byte, error) {
+	d := b.Data
+	switch {
+	case len(d) > 0 && d[0] == formatVersion:
+		return d, nil
+	case len(d) > 0 && d[0] == formatCompressed:
+		n, err := snappy.DecodedLen(d[1:])
+		if err != nil || n > maxPlain {
+			return nil, damage(b.FirstSeq, "block %d cannot be decompressed", b.FirstSeq)
+		}
+		out := make([]byte, 1+n)
+		out[0] = formatVersion
+		if _, err := snappy.Decode(out[1:], d[1:]); err != nil {
+			return nil, damage(b.FirstSeq, "block %d cannot be decompressed: %v", b.FirstSeq, err)
+		}
+		return out, nil
+	}
+	return nil, damage(b.FirstSeq, "block %d is empty or of an unknown format", b.FirstSeq)
+}
+
+// maxPlain bounds the size of a block's records once decompressed, so
+// that an altered length cannot make a reader allocate without bound.
+const maxPlain = 1 << 30
 
 func appendBytes(dst, b []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
@@ -149,15 +194,15 @@ func damage(seq int64, format string, args ...any) *karte.AuditDamageError {
 }
 
 // Records returns the records of b, in order, with Index nil; their byte
-// fields share b.Data. If b cannot be read from some record on (bytes
+// fields share b.Data, or its decompressed copy. If b cannot be read from some record on (bytes
 // altered or cut, a record out of order or out of the block's columns),
 // it returns the records before that one and a *karte.AuditDamageError
 // that names it. Records missing from a block are no damage: the gap in
 // the numbers shows them, as it shows a missing block.
 func (b *Block) Records() ([]karte.AuditRecord, error) {
-	d := b.Data
-	if len(d) == 0 || d[0] != formatVersion {
-		return nil, damage(b.FirstSeq, "block %d is empty or of an unknown format", b.FirstSeq)
+	d, err := b.Plain()
+	if err != nil {
+		return nil, err
 	}
 	if b.LastSeq < b.FirstSeq {
 		return nil, damage(b.FirstSeq, "block %d claims records %d to %d", b.FirstSeq, b.FirstSeq, b.LastSeq)

@@ -126,20 +126,66 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// plainBlock is the block of recs with its records uncompressed (format 1),
+// as blocks written before compression are stored.
+func plainBlock(t *testing.T, recs []karte.AuditRecord) auditblock.Block {
+	t.Helper()
+	b := auditblock.Encode(recs)
+	plain, err := b.Plain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Data = plain
+	return b
+}
+
+// TestCompressedDamage: stored bytes that cannot be decompressed name the
+// block's first record, and no alteration makes Records panic.
+func TestCompressedDamage(t *testing.T) {
+	b := auditblock.Encode(records(1, 4))
+	if len(b.Data) >= len(plainBlock(t, records(1, 4)).Data) {
+		t.Fatalf("compressed data of %d bytes, no smaller than the records", len(b.Data))
+	}
+	eachCut(b, func(n int, got []karte.AuditRecord, err error) {
+		var d *karte.AuditDamageError
+		if !errors.As(err, &d) || d.Seq != 1 || len(got) != 0 {
+			t.Fatalf("data cut to %d bytes: %d records, %v", n, len(got), err)
+		}
+	})
+	for i := range b.Data {
+		c := flipped(b, i)
+		c.Records()
+	}
+}
+
+// flipped is b with the top bit of its i-th byte of data flipped.
+func flipped(b auditblock.Block, i int) auditblock.Block {
+	b.Data = slices.Clone(b.Data)
+	b.Data[i] ^= 0x80
+	return b
+}
+
+// eachCut reads b with its data cut to every length short of the whole.
+func eachCut(b auditblock.Block, check func(n int, got []karte.AuditRecord, err error)) {
+	for n := range len(b.Data) {
+		c := b
+		c.Data = b.Data[:n]
+		got, err := c.Records()
+		check(n, got, err)
+	}
+}
+
 // TestDamage: however a block's bytes or columns are cut or altered, Records
 // returns what it can read and names the first record it cannot, without
 // panicking; and decoding the index never panics.
 func TestDamage(t *testing.T) {
 	recs := records(1, 4)
-	b := auditblock.Encode(recs)
+	b := plainBlock(t, recs)
 	boundary := map[int]int{} // data cut after k records
 	for k := 1; k < len(recs); k++ {
-		boundary[len(auditblock.Encode(recs[:k]).Data)] = k
+		boundary[len(plainBlock(t, recs[:k]).Data)] = k
 	}
-	for n := range len(b.Data) {
-		c := b
-		c.Data = b.Data[:n]
-		got, err := c.Records()
+	eachCut(b, func(n int, got []karte.AuditRecord, err error) {
 		var d *karte.AuditDamageError
 		switch k, ok := boundary[n]; {
 		case ok && (err != nil || len(got) != k):
@@ -149,11 +195,9 @@ func TestDamage(t *testing.T) {
 		case !ok && (!errors.As(err, &d) || d.Seq != int64(len(got))+1):
 			t.Fatalf("data cut to %d bytes: %d records, %v", n, len(got), err)
 		}
-	}
+	})
 	for i := range b.Data {
-		c := b
-		c.Data = slices.Clone(b.Data)
-		c.Data[i] ^= 0x80
+		c := flipped(b, i)
 		c.Records()
 		c.Index = slices.Clone(b.Index)
 		c.Index[i%len(c.Index)] ^= 0x80

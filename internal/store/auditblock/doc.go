@@ -16,7 +16,12 @@
 // few pages written per commit, rather than a row, its index entries and
 // their pages for each event.
 //
-// data holds the records one after another, after a format byte (1):
+// data is a format byte, 2, and then the records compressed with Snappy
+// (block format; Compress, Block.Plain): the events of one append repeat
+// the same agents, systems and codes, and shrink about ninefold. Blocks
+// written before compression have the format byte 1 and the records as
+// they are. Uncompressed, data holds the records one after another, after
+// a format byte (1):
 //
 //	seq         8 bytes, big-endian
 //	time        8 bytes, big-endian: Unix nanoseconds

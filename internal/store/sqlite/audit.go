@@ -46,7 +46,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 	})
 }
 
-// AppendAuditAfter implements karte.AuditAppender. The writer goroutine is
+// AppendAuditAfter implements karte.AuditAppender. The write connection is
 // the only writer of the database, so it holds the append lock by itself.
 func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.AuditRecord) ([]karte.AuditRecord, error)) error {
 	return s.Write(ctx, func(kt karte.Tx) error {

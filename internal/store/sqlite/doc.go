@@ -3,7 +3,8 @@
 //
 // Durability: the database runs in WAL mode with synchronous=FULL, so every
 // commit is fsynced before Write returns. Throughput comes from group commit:
-// one writer goroutine gathers the writes that arrive together and commits
-// them as one SQLite transaction, each inside its own savepoint so that one
-// failing write does not take the others down.
+// the writes that arrive together are committed as one SQLite transaction,
+// each inside its own savepoint so that one failing write does not take the
+// others down, by the caller at the head of the queue, on the one write
+// connection.
 package sqlite

@@ -31,7 +31,9 @@ const maxBatch = 256
 // Store is a karte.Store on one SQLite database file.
 type Store struct {
 	readers chan *conn
-	writes  chan *writeRequest
+	writer  writer
+	// stop is closed when Close begins, stopped once the writer has
+	// answered its last write.
 	stop    chan struct{}
 	stopped chan struct{}
 	// checkpointed is closed when the checkpointer has finished.
@@ -53,7 +55,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	s := &Store{
 		readers: make(chan *conn, n),
-		writes:  make(chan *writeRequest, maxBatch),
+		writer:  writer{conn: w, drained: make(chan struct{})},
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 
@@ -81,7 +83,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.close()
 		return nil, err
 	}
-	go s.writeLoop(w)
 	go s.checkpointLoop(cp)
 	return s, nil
 }
@@ -287,7 +288,8 @@ func vread(c *conn, typ, id string, version int64) (*karte.Resource, error) {
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
-		<-s.stopped
+		s.writer.close()
+		close(s.stopped)
 		<-s.checkpointed
 		s.closeReaders()
 	})

@@ -3,90 +3,106 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	"kartehub/internal/karte"
 )
 
-// writeRequest is one call of Write waiting for the writer goroutine.
+// writeRequest is one call of Write waiting for its commit.
 type writeRequest struct {
 	ctx    context.Context
 	fn     func(karte.Tx) error
 	result chan error
+	// lead tells the caller that it now commits for the queue.
+	lead chan struct{}
 }
 
-// Write implements karte.Store. It queues fn for the writer goroutine and
-// waits until the commit that includes it is durable.
+// writer is the store's one write connection and the queue of writes
+// waiting for it. Writes queued together share one commit, and so one
+// fsync. The caller at the head of the queue commits for everyone queued
+// behind it, in its own goroutine: a dedicated writer goroutine would have
+// to be woken, and on two busy cores it waits behind every runnable request
+// for its turn, once to start and once after each blocking system call.
+type writer struct {
+	conn *conn
+
+	mu      sync.Mutex
+	queue   []*writeRequest
+	leading bool // a caller is committing; it passes the lead on or clears this
+	closed  bool
+	// drained is closed by the last leader after Close: every write queued
+	// before Close has been answered.
+	drained chan struct{}
+}
+
+// Write implements karte.Store. It queues fn and returns once the commit
+// that includes it is durable.
 func (s *Store) Write(ctx context.Context, fn func(karte.Tx) error) error {
-	req := &writeRequest{ctx: ctx, fn: fn, result: make(chan error, 1)}
-	select {
-	case s.writes <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.stop:
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &s.writer
+	req := &writeRequest{ctx: ctx, fn: fn, result: make(chan error, 1), lead: make(chan struct{}, 1)}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
 		return errClosed
 	}
-	// Once queued, the request is answered: waiting for it even if ctx
-	// ends keeps the caller from reporting failure for a write that then
-	// commits. Only a writer that has stopped (Close) may leave it
-	// unanswered, if it was queued after the last drain: it never ran.
-	select {
-	case err := <-req.result:
-		return err
-	case <-s.stopped:
+	// The queue is empty whenever nobody leads, so a caller that takes
+	// the lead heads the queue and its request is in the batch it commits.
+	w.queue = append(w.queue, req)
+	lead := !w.leading
+	w.leading = true
+	w.mu.Unlock()
+	// Once queued, the request is answered even if ctx ends: giving up
+	// here would report failure for a write that may then commit.
+	if !lead {
 		select {
 		case err := <-req.result:
 			return err
-		default:
-			return errClosed
+		case <-req.lead:
 		}
+	}
+	w.commitHead()
+	return <-req.result
+}
+
+// commitHead commits the batch at the head of the queue, then passes the
+// lead to the first write still queued, or gives it up. Passing it on,
+// rather than going on committing, bounds how long one caller waits.
+func (w *writer) commitHead() {
+	w.mu.Lock()
+	n := min(len(w.queue), maxBatch)
+	batch := slices.Clone(w.queue[:n])
+	w.queue = slices.Delete(w.queue, 0, n)
+	w.mu.Unlock()
+
+	commitBatch(w.conn, batch)
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) > 0 {
+		w.queue[0].lead <- struct{}{}
+		return
+	}
+	w.leading = false
+	if w.closed {
+		close(w.drained)
 	}
 }
 
-// writeLoop owns the writer connection. It takes the queued requests in
-// batches and commits each batch once.
-func (s *Store) writeLoop(w *conn) {
-	defer close(s.stopped)
-	defer w.close()
-	batch := make([]*writeRequest, 0, maxBatch)
-	for {
-		select {
-		case req := <-s.writes:
-			batch = append(batch[:0], req)
-		case <-s.stop:
-			s.drain(w, batch)
-			return
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-s.writes:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-		commitBatch(w, batch)
+// close refuses further writes, waits until those already queued are
+// answered, and closes the connection.
+func (w *writer) close() {
+	w.mu.Lock()
+	w.closed = true
+	busy := w.leading
+	w.mu.Unlock()
+	if busy {
+		<-w.drained
 	}
-}
-
-// drain commits what was queued before Close, then fails what comes later.
-func (s *Store) drain(w *conn, batch []*writeRequest) {
-	for {
-		batch = batch[:0]
-		for len(batch) < maxBatch {
-			select {
-			case req := <-s.writes:
-				batch = append(batch, req)
-				continue
-			default:
-			}
-			break
-		}
-		if len(batch) == 0 {
-			return
-		}
-		commitBatch(w, batch)
-	}
+	w.conn.close()
 }
 
 // commitBatch runs every request of the batch in its own savepoint of one
