@@ -313,6 +313,9 @@ func seqs(recs []karte.AuditRecord) []int64 {
 func FuzzRecords(f *testing.F) {
 	b := auditblock.Encode(records(1, 3))
 	f.Add(b.Data, b.Index, int64(1), int64(3))
+	if plain, err := b.Plain(); err == nil {
+		f.Add(plain, b.Index, int64(1), int64(3))
+	}
 	f.Add([]byte{1}, []byte{1, 0, 0}, int64(1), int64(1))
 	f.Add(b.Data, b.Index, int64(math.MinInt64), int64(math.MaxInt64))
 	f.Fuzz(func(t *testing.T, data, idx []byte, first, last int64) {
