@@ -22,9 +22,9 @@ const formatVersion = 1
 // formatCompressed is the first byte of the Data of every block written
 // now: the records of format 1, compressed with Snappy (block format).
 // Events of one append name the same agents, systems and codes again and
-// again, so they shrink about tenfold, for a few microseconds a block:
+// again, so they shrink about ninefold, for a few microseconds a block:
 // fewer pages for every commit to write, and a trail that is kept for
-// years takes a tenth of the disk.
+// years takes a ninth of the disk.
 const formatCompressed = 2
 
 // noCheckpoint is the length that stands for a record without a
@@ -77,7 +77,8 @@ func Encode(recs []karte.AuditRecord) Block {
 	return b
 }
 
-// Compress returns data of format 1 compressed, as Encode stores it.
+// Compress returns data of format 1, which begins with its format byte,
+// compressed, as Encode stores it.
 func Compress(data []byte) []byte {
 	out := make([]byte, 1+snappy.MaxEncodedLen(len(data)-1))
 	out[0] = formatCompressed
@@ -194,10 +195,10 @@ func damage(seq int64, format string, args ...any) *karte.AuditDamageError {
 }
 
 // Records returns the records of b, in order, with Index nil; their byte
-// fields share b.Data, or its decompressed copy. If b cannot be read from some record on (bytes
-// altered or cut, a record out of order or out of the block's columns),
-// it returns the records before that one and a *karte.AuditDamageError
-// that names it. Records missing from a block are no damage: the gap in
+// fields share b.Data, or its decompressed copy. If b cannot be read from
+// some record on (bytes altered or cut, a record out of order or out of
+// the block's columns), it returns the records before that one and a
+// *karte.AuditDamageError that names it. Records missing from a block are no damage: the gap in
 // the numbers shows them, as it shows a missing block.
 func (b *Block) Records() ([]karte.AuditRecord, error) {
 	d, err := b.Plain()
