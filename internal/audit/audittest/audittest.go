@@ -224,17 +224,22 @@ func testGapless(t *testing.T, log karte.AuditLog) {
 
 // testTwoWriters: two Writers on one log, as two servers on one database,
 // make one chain: the loser of each race chains its batch again.
-func testTwoWriters(t *testing.T, log karte.AuditLog) {
+func testTwoWriters(t *testing.T, log karte.AuditLog) { TwoWriters(t, log, log) }
+
+// TwoWriters records events from two Writers at once, one on log1 and one
+// on log2, which are one log (two servers on one database, say), and
+// checks that the chain they leave is intact and whole.
+func TwoWriters(t *testing.T, log1, log2 karte.AuditLog) {
 	const callers, each = 4, 25
-	w1 := audit.NewWriter(log, audit.NewChain(Key, 10), audit.WriterOptions{Source: audit.Source{Observer: "one"}})
-	w2 := audit.NewWriter(log, audit.NewChain(Key, 10), audit.WriterOptions{Source: audit.Source{Observer: "two"}})
+	w1 := audit.NewWriter(log1, audit.NewChain(Key, 10), audit.WriterOptions{Source: audit.Source{Observer: "one"}})
+	w2 := audit.NewWriter(log2, audit.NewChain(Key, 10), audit.WriterOptions{Source: audit.Source{Observer: "two"}})
 	var wg sync.WaitGroup
 	wg.Go(func() { record(t, w1, callers, each) })
 	wg.Go(func() { record(t, w2, callers, each) })
 	wg.Wait()
 	w1.Close()
 	w2.Close()
-	rep, err := (&audit.Verifier{Key: Key.Public().(ed25519.PublicKey), Every: 10}).Verify(t.Context(), log)
+	rep, err := (&audit.Verifier{Key: Key.Public().(ed25519.PublicKey), Every: 10}).Verify(t.Context(), log1)
 	if err != nil || rep.Records != 2*callers*each {
 		t.Fatalf("Verify: %+v, %v; want %d records", rep, err, 2*callers*each)
 	}

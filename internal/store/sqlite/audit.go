@@ -49,9 +49,10 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 // AppendAuditAfter implements karte.AuditAppender. The write connection is
 // the only writer of the database, so it holds the append lock by itself.
 func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.AuditRecord) ([]karte.AuditRecord, error)) error {
-	return s.Write(ctx, func(kt karte.Tx) error {
+	var tail *karte.AuditRecord
+	err := s.Write(ctx, func(kt karte.Tx) error {
 		c := kt.(*tx).c
-		last, err := lastAudit(c)
+		last, err := s.lastAppended(c)
 		if err != nil {
 			return err
 		}
@@ -67,8 +68,31 @@ func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.Audi
 			seq = last.Seq
 		}
 		b := auditblock.Encode(recs)
+		tail = &recs[len(recs)-1]
 		return insertBlock(c, seq, &b)
 	})
+	if err == nil && tail != nil {
+		s.auditTail.Store(tail)
+	}
+	return err
+}
+
+// lastAppended returns the log's last record. That is the last one this
+// store appended, if the log still ends with its number, as committed
+// records are never changed (the triggers refuse it); otherwise, such as
+// after an append by another process, it is read from its block, which
+// costs reading and decompressing the whole block.
+func (s *Store) lastAppended(c *conn) (*karte.AuditRecord, error) {
+	if t := s.auditTail.Load(); t != nil {
+		seq, err := lastAuditSeq(c)
+		if err != nil {
+			return nil, err
+		}
+		if seq == t.Seq {
+			return t, nil
+		}
+	}
+	return lastAudit(c)
 }
 
 // insertBlock stores block b after the record numbered last, and then

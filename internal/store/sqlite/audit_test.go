@@ -33,6 +33,14 @@ func TestAudit(t *testing.T) {
 	})
 }
 
+// TestAuditTwoProcesses: two stores on one file, as a server and a
+// command run beside it, append to one chain without breaking it, though
+// each remembers the last record it appended.
+func TestAuditTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kartehub.db")
+	audittest.TwoWriters(t, openAt(t, path), openAt(t, path))
+}
+
 func openAt(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -36,6 +37,9 @@ type Store struct {
 	// answered its last write.
 	stop    chan struct{}
 	stopped chan struct{}
+	// auditTail is the last audit record this store appended and saw
+	// committed (AppendAuditAfter).
+	auditTail atomic.Pointer[karte.AuditRecord]
 	// checkpointed is closed when the checkpointer has finished.
 	checkpointed chan struct{}
 	once         sync.Once
