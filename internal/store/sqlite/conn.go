@@ -33,7 +33,11 @@ var pragmas = []string{
 }
 
 func openConn(path string) (*conn, error) {
-	db, err := sqlite3.Open(path)
+	name, err := uri(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite3.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

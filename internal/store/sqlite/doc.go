@@ -6,5 +6,7 @@
 // the writes that arrive together are committed as one SQLite transaction,
 // each inside its own savepoint so that one failing write does not take the
 // others down, by the caller at the head of the queue, on the one write
-// connection.
+// connection. The connections open the file through a VFS of this package
+// (wal.go) that writes the frames of a commit to the WAL in one system
+// call rather than two for each page.
 package sqlite
