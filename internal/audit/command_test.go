@@ -219,10 +219,11 @@ func writeLog(t *testing.T, log karte.AuditLog, data string, n int) []karte.Audi
 	return recs
 }
 
-// blockData returns the data of block first of the SQLite database db.
+// blockData returns the data of block first of the audit trail of the
+// SQLite database db.
 func blockData(t *testing.T, db string, first int64) []byte {
 	t.Helper()
-	conn, err := sqlite3.Open(db)
+	conn, err := sqlite3.Open(sqlite.AuditPath(db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,10 +240,11 @@ func blockData(t *testing.T, db string, first int64) []byte {
 	return st.ColumnBlob(0, nil)
 }
 
-// tamperSQLite runs stmt on the SQLite database db behind kartehub's back.
+// tamperSQLite runs stmt on the audit trail of the SQLite database db
+// behind kartehub's back.
 func tamperSQLite(t *testing.T, db, stmt string, args ...[]byte) {
 	t.Helper()
-	conn, err := sqlite3.Open(db)
+	conn, err := sqlite3.Open(sqlite.AuditPath(db))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,22 +43,42 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // load runs clients goroutines that each call do in a loop for d, timing
 // every call.
 func (t Target) load(ctx context.Context, clients int, d time.Duration, do func(c *http.Client, rnd *rand.Rand) error) Latencies {
+	return t.run(ctx, clients, d, 42, do).summarise()
+}
+
+// samples are the timings of a load's calls.
+type samples struct {
+	took    []time.Duration
+	errors  int
+	elapsed time.Duration
+}
+
+func (s samples) summarise() Latencies { return summarise(s.took, s.errors, s.elapsed) }
+
+// add adds the timings of o, a load that ran after s.
+func (s *samples) add(o samples) {
+	s.took, s.errors, s.elapsed = append(s.took, o.took...), s.errors+o.errors, s.elapsed+o.elapsed
+}
+
+// run is load, returning every timing; seed picks the clients' random
+// sequences.
+func (t Target) run(ctx context.Context, clients int, d time.Duration, seed uint64, do func(c *http.Client, rnd *rand.Rand) error) samples {
 	// The token is set on each request (t.request), not by the bearer
 	// transport, whose copy of every request would cost the load, which
 	// shares the machine with the server, more than the server's check.
 	c := Target{Base: t.Base}.Client(clients)
+	defer c.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
-	var all []time.Duration
-	errs := 0
+	var all samples
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rnd := rand.New(rand.NewPCG(uint64(i), 42))
+			rnd := rand.New(rand.NewPCG(uint64(i), seed))
 			var mine []time.Duration
 			bad := 0
 			for ctx.Err() == nil {
@@ -70,19 +90,41 @@ func (t Target) load(ctx context.Context, clients int, d time.Duration, do func(
 				mine = append(mine, time.Since(t))
 			}
 			mu.Lock()
-			all, errs = append(all, mine...), errs+bad
+			all.took, all.errors = append(all.took, mine...), all.errors+bad
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return summarise(all, errs, time.Since(start))
+	all.elapsed = time.Since(start)
+	return all
 }
 
 // Reads measures GET base/{ref} of random refs ("Patient/123").
 func Reads(ctx context.Context, t Target, refs []string, clients int, d time.Duration) Latencies {
-	return t.load(ctx, clients, d, func(c *http.Client, rnd *rand.Rand) error {
+	return t.load(ctx, clients, d, t.reader(refs))
+}
+
+// CompareReads measures the reads of Reads on targets a and b in turns,
+// for d/turns at a time and d in all on each, so that both meet the
+// machine alike: on a shared machine its speed drifts by tens of percent
+// within a minute, and a comparison of one run after the other measures
+// the drift as much as the targets.
+func CompareReads(ctx context.Context, a, b Target, refs []string, clients int, d time.Duration, turns int) (Latencies, Latencies) {
+	turns = max(turns, 1)
+	var sa, sb samples
+	for i := range turns {
+		seed, each := uint64(i), d/time.Duration(turns)
+		sa.add(a.run(ctx, clients, each, seed, a.reader(refs)))
+		sb.add(b.run(ctx, clients, each, seed, b.reader(refs)))
+	}
+	return sa.summarise(), sb.summarise()
+}
+
+// reader is a call of Reads.
+func (t Target) reader(refs []string) func(c *http.Client, rnd *rand.Rand) error {
+	return func(c *http.Client, rnd *rand.Rand) error {
 		return t.get(c, t.Base+"/"+refs[rnd.IntN(len(refs))])
-	})
+	}
 }
 
 // request returns a request with the target's token.

@@ -32,6 +32,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	clients := fs.Int("clients", 8, "concurrent HTTP clients")
 	authClients := fs.Int("auth-clients", 64, "concurrent HTTP clients of the comparison of reads with authorisation and audit on and off")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the import phase to this file")
+	turns := fs.Int("turns", 5, "the comparison of reads alternates between the servers with authorisation and audit off and on this many times")
+	readProfile := fs.String("cpuprofile-reads", "", "write CPU profiles (pprof) of the comparison of reads to PREFIX.off and PREFIX.on (the comparison then runs in one turn)")
 	importOnly := fs.Bool("import-only", false, "measure the import only (with its raw baseline)")
 	rounds := fs.Int("rounds", 3, "import rounds; the median is reported")
 	if err := parse(fs, args); err != nil {
@@ -84,7 +86,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *importOnly {
 		return nil
 	}
-	return benchHTTP(ctx, stdout, st, *clients, *authClients, *duration)
+	return benchHTTP(ctx, stdout, st, httpLoad{*clients, *authClients, *duration, *turns, *readProfile})
 }
 
 // benchImport imports files into a new store in dir and returns the store,
@@ -136,7 +138,15 @@ func startProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, clients, authClients int, d time.Duration) error {
+// httpLoad is what the HTTP phases of the benchmark run.
+type httpLoad struct {
+	clients, authClients int
+	d                    time.Duration
+	turns                int    // of the read comparison
+	profile              string // prefix of the read comparison's CPU profiles, or ""
+}
+
+func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, l httpLoad) error {
 	refs, err := sampleRefs(ctx, st, 20000)
 	if err != nil {
 		return err
@@ -146,25 +156,29 @@ func benchHTTP(ctx context.Context, stdout io.Writer, st karte.Store, clients, a
 		return err
 	}
 	defer stop()
-	reads := bench.Reads(ctx, guarded, refs, clients, d)
-	fmt.Fprintf(stdout, "read          %d clients, %d distinct resources, authorised and audited: %s (target p50 <= 1 ms, >= 5000/s)\n", clients, len(refs), reads)
-	tx := bench.Transactions(ctx, guarded, clients, d)
-	fmt.Fprintf(stdout, "transaction   %d clients, Patient+Observation per Bundle, authorised and audited: %s (target >= 1000/s)\n", clients, tx)
-	return benchGuard(ctx, stdout, st, refs, guarded, srv, authClients, d)
+	reads := bench.Reads(ctx, guarded, refs, l.clients, l.d)
+	fmt.Fprintf(stdout, "read          %d clients, %d distinct resources, authorised and audited: %s (target p50 <= 1 ms, >= 5000/s)\n", l.clients, len(refs), reads)
+	tx := bench.Transactions(ctx, guarded, l.clients, l.d)
+	fmt.Fprintf(stdout, "transaction   %d clients, Patient+Observation per Bundle, authorised and audited: %s (target >= 1000/s)\n", l.clients, tx)
+	return benchGuard(ctx, stdout, st, refs, guarded, srv, l)
 }
 
 // benchGuard compares reads with authorisation and audit on (guarded)
 // and off, at the same load.
-func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []string, guarded bench.Target, srv *server.Server, clients int, d time.Duration) error {
+func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []string, guarded bench.Target, srv *server.Server, l httpLoad) error {
 	open, _, stop, err := startBenchServer(ctx, st, false)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	off := bench.Reads(ctx, open, refs, clients, d)
+	clients := l.authClients
 	before := srv.AuditStats()
-	on := bench.Reads(ctx, guarded, refs, clients, d)
+	off, on, err := compareReads(ctx, open, guarded, refs, l)
+	if err != nil {
+		return err
+	}
 	after := srv.AuditStats()
+
 	fmt.Fprintf(stdout, "read, auth+audit off  %d clients: %s\n", clients, off)
 	fmt.Fprintf(stdout, "read, auth+audit on   %d clients: %s\n", clients, on)
 	events, appends := after.Records-before.Records, after.Batches-before.Batches
@@ -172,6 +186,28 @@ func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []st
 		events, appends, float64(events)/float64(max(appends, 1)))
 	fmt.Fprintf(stdout, "auth+audit ratio      %.3f (target >= 0.70)\n", on.Rate()/off.Rate())
 	return nil
+}
+
+// compareReads measures reads on the open and the guarded server in
+// turns, or, to profile each, in one turn each.
+func compareReads(ctx context.Context, open, guarded bench.Target, refs []string, l httpLoad) (off, on bench.Latencies, err error) {
+	if l.profile == "" {
+		off, on = bench.CompareReads(ctx, open, guarded, refs, l.authClients, l.d, l.turns)
+		return off, on, nil
+	}
+	for _, run := range []struct {
+		t      bench.Target
+		suffix string
+		into   *bench.Latencies
+	}{{open, ".off", &off}, {guarded, ".on", &on}} {
+		stop, err := startProfile(l.profile + run.suffix)
+		if err != nil {
+			return off, on, err
+		}
+		*run.into = bench.Reads(ctx, run.t, refs, l.authClients, l.d)
+		stop()
+	}
+	return off, on, nil
 }
 
 // startBenchServer serves the API on st on a loopback port: guarded (a

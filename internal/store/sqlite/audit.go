@@ -21,10 +21,49 @@ var (
 	_ karte.AuditSearcher = (*Store)(nil)
 )
 
-// The audit trail is kept in blocks (see kartehub/internal/store/
-// auditblock): each append is one row of audit_block, and every epoch of
-// some thousand records adds the rows of its blocks to audit_block_index
-// at once.
+// The audit trail is kept in its own database file (AuditPath), in blocks
+// (see kartehub/internal/store/auditblock): each append is one row of
+// audit_block, and every epoch of some thousand records adds the rows of
+// its blocks to audit_block_index at once.
+
+// trailMoved is the record's schema version that moved the audit trail
+// out of the record's file into its own.
+const trailMoved = 7
+
+// moveTrail copies the audit trail from the record's file, where kartehub
+// kept it before schema version 7, to the trail's file at trailPath, whose
+// schema is in place. It copies only what the trail lacks, so that it may
+// run again if kartehub stops before the migration that drops the old
+// tables has committed.
+func moveTrail(c *conn, trailPath string) error {
+	name, err := uri(trailPath)
+	if err != nil {
+		return err
+	}
+	if err := c.db.Exec(`ATTACH DATABASE '` + strings.ReplaceAll(name, "'", "''") + `' AS trail`); err != nil {
+		return err
+	}
+	defer c.db.Exec(`DETACH DATABASE trail`)
+	tx, err := c.db.BeginImmediate()
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`INSERT INTO trail.audit_block (first_seq, last_seq, min_time, max_time, idx, data)
+		SELECT first_seq, last_seq, min_time, max_time, idx, data FROM main.audit_block
+		WHERE first_seq > (SELECT coalesce(max(last_seq), 0) FROM trail.audit_block) ORDER BY first_seq`,
+		`INSERT INTO trail.audit_epoch (first_seq, last_seq) SELECT first_seq, last_seq FROM main.audit_epoch
+		WHERE first_seq > (SELECT coalesce(max(last_seq), 0) FROM trail.audit_epoch) ORDER BY first_seq`,
+		`INSERT OR IGNORE INTO trail.audit_block_index (epoch, name, value, first_seq)
+		SELECT epoch, name, value, first_seq FROM main.audit_block_index`,
+	} {
+		if err := c.db.Exec(q); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
 
 // AppendAudit implements karte.AuditLog. The records go through the writer
 // like any Write, so they share its group commit and its durability.
@@ -36,7 +75,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 		return err
 	}
 	b := auditblock.Encode(recs)
-	return s.Write(ctx, func(kt karte.Tx) error {
+	return s.trail.write(ctx, func(kt karte.Tx) error {
 		c := kt.(*tx).c
 		last, err := lastAuditSeq(c)
 		if err != nil {
@@ -50,7 +89,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 // the only writer of the database, so it holds the append lock by itself.
 func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.AuditRecord) ([]karte.AuditRecord, error)) error {
 	var tail *karte.AuditRecord
-	err := s.Write(ctx, func(kt karte.Tx) error {
+	err := s.trail.write(ctx, func(kt karte.Tx) error {
 		c := kt.(*tx).c
 		last, err := s.lastAppended(c)
 		if err != nil {
@@ -266,7 +305,7 @@ func lastAudit(c *conn) (*karte.AuditRecord, error) {
 // LastAudit implements karte.AuditLog.
 func (s *Store) LastAudit(ctx context.Context) (*karte.AuditRecord, error) {
 	var last *karte.AuditRecord
-	err := s.withReader(ctx, func(c *conn) (err error) {
+	err := s.trail.withReader(ctx, func(c *conn) (err error) {
 		last, err = lastAudit(c)
 		return err
 	})
@@ -285,7 +324,7 @@ func (s *Store) AuditRecords(ctx context.Context, after int64, n int) ([]karte.A
 	}
 	var recs []karte.AuditRecord
 	var damage error
-	err := s.withReader(ctx, func(c *conn) error {
+	err := s.trail.withReader(ctx, func(c *conn) error {
 		if err := c.db.Exec(`BEGIN`); err != nil {
 			return err
 		}
@@ -371,7 +410,7 @@ func (s *Store) SearchAudit(ctx context.Context, q karte.AuditQuery) ([]karte.Au
 		return nil, err
 	}
 	var recs []karte.AuditRecord
-	err = s.withReader(ctx, func(c *conn) error {
+	err = s.trail.withReader(ctx, func(c *conn) error {
 		return eachAuditBlock(c, p, q, false, func(b *auditblock.Block) (more bool, err error) {
 			n := len(recs)
 			recs, err = p.Search(b, recs, q.Limit)
@@ -394,7 +433,7 @@ func (s *Store) CountAudit(ctx context.Context, q karte.AuditQuery) (int64, erro
 		return 0, err
 	}
 	var total int64
-	err = s.withReader(ctx, func(c *conn) error {
+	err = s.trail.withReader(ctx, func(c *conn) error {
 		return eachAuditBlock(c, p, q, true, func(b *auditblock.Block) (bool, error) {
 			n, err := p.Count(b)
 			total += n

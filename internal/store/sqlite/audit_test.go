@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ncruces/go-sqlite3"
 
+	"kartehub/internal/audit"
 	"kartehub/internal/audit/audittest"
 	"kartehub/internal/karte"
 	"kartehub/internal/store/sqlite"
@@ -19,8 +21,10 @@ func TestAudit(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "kartehub.db")
 		st := openAt(t, path)
 		return audittest.Harness{
-			Log:  st,
-			Exec: func(_ context.Context, query string, args ...any) error { return execRaw(path, query, args...) },
+			Log: st,
+			Exec: func(_ context.Context, query string, args ...any) error {
+				return execRaw(sqlite.AuditPath(path), query, args...)
+			},
 			Unguard: []string{`DROP TRIGGER audit_block_no_update`, `DROP TRIGGER audit_block_no_delete`,
 				`DROP TRIGGER audit_block_index_no_update`, `DROP TRIGGER audit_block_index_no_delete`,
 				`DROP TRIGGER audit_epoch_no_update`, `DROP TRIGGER audit_epoch_no_delete`},
@@ -55,6 +59,19 @@ func openAt(t *testing.T, path string) *sqlite.Store {
 // it kept the audit trail in blocks, with recs in audit_log.
 func legacy(t *testing.T, path string, recs []karte.AuditRecord) {
 	t.Helper()
+	atSchema(t, path, 5)
+	for _, r := range recs {
+		if err := execRaw(path, `INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.Seq, r.Time.UnixNano(), r.Event, r.Prev, r.Hash, r.Checkpoint); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// atSchema makes a record database of schema version v, as a kartehub of
+// that version left it.
+func atSchema(t *testing.T, path string, v int) {
+	t.Helper()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -62,12 +79,12 @@ func legacy(t *testing.T, path string, recs []karte.AuditRecord) {
 		}
 	}
 	must(execRaw(path, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`))
-	files, err := filepath.Glob("migrations/000[1-5]_*.sql")
+	files, err := filepath.Glob("migrations/*.sql")
 	must(err)
-	if len(files) != 5 {
-		t.Fatalf("migrations 1 to 5: %v", files)
+	if len(files) < v {
+		t.Fatalf("migrations 1 to %d: %v", v, files)
 	}
-	for i, f := range files {
+	for i, f := range files[:v] {
 		src, err := os.ReadFile(f)
 		must(err)
 		db, err := sqlite3.Open(path)
@@ -76,9 +93,74 @@ func legacy(t *testing.T, path string, recs []karte.AuditRecord) {
 		db.Close()
 		must(execRaw(path, `INSERT INTO schema_migrations VALUES ($1, 0)`, int64(i+1)))
 	}
-	for _, r := range recs {
-		must(execRaw(path, `INSERT INTO audit_log (seq, time, event, prev, hash, checkpoint) VALUES ($1, $2, $3, $4, $5, $6)`,
-			r.Seq, r.Time.UnixNano(), r.Event, r.Prev, r.Hash, r.Checkpoint))
+}
+
+// TestTrailMoved opens a database of schema version 6, which kept the
+// audit trail in the record's file, once as kartehub left it and once as
+// if kartehub had stopped between copying the trail to its own file and
+// dropping the old tables. Either way the trail ends up whole in its own
+// file, once, searchable, and the chain goes on from it.
+func TestTrailMoved(t *testing.T) {
+	// A trail of 25 records in blocks and epochs, as schema 6 kept it.
+	src := filepath.Join(t.TempDir(), "src.db")
+	st := openAt(t, src)
+	recs := audittest.BuildBlocks(t, st, 25)
+	st.Close()
+	for _, interrupted := range []bool{false, true} {
+		t.Run(fmt.Sprint("interrupted=", interrupted), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "kartehub.db")
+			atSchema(t, path, 6)
+			for _, table := range []string{"audit_block", "audit_epoch", "audit_block_index"} {
+				copyTable(t, sqlite.AuditPath(src), path, table)
+			}
+			if interrupted {
+				trail, err := os.ReadFile(sqlite.AuditPath(src))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(sqlite.AuditPath(path), trail, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := openAt(t, path)
+			got, err := st.AuditRecords(t.Context(), 0, 100)
+			if err != nil || len(got) != len(recs) {
+				t.Fatalf("AuditRecords: %d records, %v; want %d", len(got), err, len(recs))
+			}
+			found, err := st.SearchAudit(t.Context(), karte.AuditQuery{Filters: []karte.AuditFilter{{Name: audit.IndexPatient, Values: []string{"Patient/p7"}}}, Limit: 10})
+			if err != nil || len(found) != 1 || found[0].Seq != 7 {
+				t.Fatalf("SearchAudit by patient: %d records, %v; want record 7", len(found), err)
+			}
+			w := audit.NewWriter(st, audit.NewChain(audittest.Key, audittest.Every), audit.WriterOptions{Now: audittest.Clock(), Interval: -1})
+			if err := w.Record(t.Context(), audittest.Event(26)); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			rep, err := audittest.VerifyBuilt(t.Context(), st)
+			if err != nil || rep.Records != 26 || rep.Unindexed != 0 {
+				t.Fatalf("Verify: %+v, %v; want 26 records, all indexed", rep, err)
+			}
+			if err := execRaw(path, `SELECT 1 FROM audit_block`); err == nil || !strings.Contains(err.Error(), "no such table") {
+				t.Fatalf("the record's file still has audit_block: %v", err)
+			}
+		})
+	}
+}
+
+// copyTable copies the rows of table from the database file from to the
+// one at to.
+func copyTable(t *testing.T, from, to, table string) {
+	t.Helper()
+	db, err := sqlite3.Open(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Exec(`ATTACH DATABASE '` + from + `' AS src`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO main.` + table + ` SELECT * FROM src.` + table); err != nil {
+		t.Fatalf("copy %s: %v", table, err)
 	}
 }
 

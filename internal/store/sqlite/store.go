@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,103 +23,72 @@ import (
 var _ karte.Store = (*Store)(nil)
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var recordMigrations embed.FS
+
+//go:embed migrations/trail/*.sql
+var trailMigrations embed.FS
 
 // maxBatch bounds how many writes share one commit, so that one commit
 // never holds the writer for long.
 const maxBatch = 256
 
-// Store is a karte.Store on one SQLite database file.
+// Store is a karte.Store on two SQLite database files: the record
+// (resources, their index, accounts, jobs) and, beside it, the audit trail
+// (AuditPath). The trail has a file of its own because every commit to a
+// file empties the page cache of each connection that reads it: with the
+// audit events of reads committed many times a second, reads of the
+// record fetched their pages from the file again every time. Each file has
+// its own writer, so audit appends do not queue behind writes either.
 type Store struct {
-	readers chan *conn
-	writer  writer
-	// stop is closed when Close begins, stopped once the writer has
-	// answered its last write.
-	stop    chan struct{}
-	stopped chan struct{}
+	db    *database // the record
+	trail *database // the audit trail
 	// auditTail is the last audit record this store appended and saw
 	// committed (AppendAuditAfter).
 	auditTail atomic.Pointer[karte.AuditRecord]
-	// checkpointed is closed when the checkpointer has finished.
-	checkpointed chan struct{}
-	once         sync.Once
 }
 
-// Open opens (creating if needed) the database file at path and brings its
-// schema up to date.
+// AuditPath is the file of the audit trail of the database at path: in
+// the same directory, named after it ("kartehub.db": "kartehub-audit.db").
+func AuditPath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-audit" + ext
+}
+
+// Open opens (creating if needed) the database file at path and its audit
+// trail (AuditPath), and brings their schemas up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	w, err := openConn(path)
+	trailPath := AuditPath(path)
+	files, err := fs.Sub(trailMigrations, "migrations/trail")
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(w); err != nil {
-		w.close()
-		return nil, err
-	}
-	n := max(4, 2*runtime.GOMAXPROCS(0))
-	s := &Store{
-		readers: make(chan *conn, n),
-		writer:  writer{conn: w, drained: make(chan struct{})},
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-
-		checkpointed: make(chan struct{}),
-	}
-	for range n {
-		r, err := openConn(path)
-		if err != nil {
-			s.closeReaders()
-			w.close()
-			return nil, err
-		}
-		s.readers <- r
-	}
-	// Checkpoints run on a connection of their own, so that copying the WAL
-	// back into the database never holds up the writer.
-	if err := w.db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
-		s.closeReaders()
-		w.close()
-		return nil, err
-	}
-	cp, err := openConn(path)
+	trail, err := openDatabase(trailPath, schema{files: files}, 2)
 	if err != nil {
-		s.closeReaders()
-		w.close()
 		return nil, err
 	}
-	go s.checkpointLoop(cp)
-	return s, nil
-}
-
-// checkpointInterval is how often the WAL is copied back into the database.
-const checkpointInterval = 250 * time.Millisecond
-
-// checkpointLoop checkpoints the WAL until the store closes, and truncates
-// it on the way out.
-func (s *Store) checkpointLoop(c *conn) {
-	defer close(s.checkpointed)
-	defer c.close()
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
-		case <-s.stopped:
-			c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-			return
-		}
+	if files, err = fs.Sub(recordMigrations, "migrations"); err != nil {
+		trail.close()
+		return nil, err
 	}
+	record := schema{files: files, before: map[int]func(*conn) error{
+		trailMoved: func(c *conn) error { return moveTrail(c, trailPath) },
+	}}
+	db, err := openDatabase(path, record, max(4, 2*runtime.GOMAXPROCS(0)))
+	if err != nil {
+		trail.close()
+		return nil, err
+	}
+	return &Store{db: db, trail: trail}, nil
 }
 
-// migrate applies the embedded migrations that the database lacks, each in
+// migrate applies the migrations of sch that the database lacks, each in
 // its own transaction, in file name order.
-func migrate(c *conn) error {
+func migrate(c *conn, sch schema) error {
 	if err := c.db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(sch.files, "*.sql")
 	if err != nil {
 		return err
 	}
@@ -128,12 +97,11 @@ func migrate(c *conn) error {
 		return err
 	}
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", name)
 		}
-		if err := applyMigration(c, name, v); err != nil {
+		if err := applyMigration(c, sch, name, v); err != nil {
 			return err
 		}
 	}
@@ -160,7 +128,7 @@ func refuseNewer(c *conn, known int) error {
 	return nil
 }
 
-func applyMigration(c *conn, name string, version int) error {
+func applyMigration(c *conn, sch schema, name string, version int) error {
 	s, err := c.query(`SELECT 1 FROM schema_migrations WHERE version = ?`, version)
 	if err != nil {
 		return err
@@ -172,7 +140,12 @@ func applyMigration(c *conn, name string, version int) error {
 	if applied {
 		return nil
 	}
-	src, err := migrations.ReadFile(name)
+	if before := sch.before[version]; before != nil {
+		if err := before(c); err != nil {
+			return fmt.Errorf("before migration %s: %w", name, err)
+		}
+	}
+	src, err := fs.ReadFile(sch.files, name)
 	if err != nil {
 		return err
 	}
@@ -190,20 +163,10 @@ func applyMigration(c *conn, name string, version int) error {
 	return tx.Commit()
 }
 
-// withReader runs fn on a pooled reader connection.
+// withReader runs fn on a pooled reader connection of the record.
 func (s *Store) withReader(ctx context.Context, fn func(*conn) error) error {
-	select {
-	case c := <-s.readers:
-		defer func() { s.readers <- c }()
-		return fn(c)
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.stop:
-		return errClosed
-	}
+	return s.db.withReader(ctx, fn)
 }
-
-var errClosed = &karte.Error{Kind: karte.Unavailable, Message: "store is closed"}
 
 // Read implements karte.Store.
 func (s *Store) Read(ctx context.Context, typ, id string) (r *karte.Resource, err error) {
@@ -287,28 +250,12 @@ func vread(c *conn, typ, id string, version int64) (*karte.Resource, error) {
 	return r, nil
 }
 
-// Close stops the writer after the writes already queued, then closes every
-// connection.
+// Close stops the writers after the writes already queued, then closes
+// every connection.
 func (s *Store) Close() error {
-	s.once.Do(func() {
-		close(s.stop)
-		s.writer.close()
-		close(s.stopped)
-		<-s.checkpointed
-		s.closeReaders()
-	})
+	s.db.close()
+	s.trail.close()
 	return nil
-}
-
-func (s *Store) closeReaders() {
-	for {
-		select {
-		case c := <-s.readers:
-			c.close()
-		default:
-			return
-		}
-	}
 }
 
 func isConstraint(err error) bool {

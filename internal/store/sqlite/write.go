@@ -18,7 +18,7 @@ type writeRequest struct {
 	lead chan struct{}
 }
 
-// writer is the store's one write connection and the queue of writes
+// writer is a database's one write connection and the queue of writes
 // waiting for it. Writes queued together share one commit, and so one
 // fsync. The caller at the head of the queue commits for everyone queued
 // behind it, in its own goroutine: a dedicated writer goroutine would have
@@ -39,10 +39,16 @@ type writer struct {
 // Write implements karte.Store. It queues fn and returns once the commit
 // that includes it is durable.
 func (s *Store) Write(ctx context.Context, fn func(karte.Tx) error) error {
+	return s.db.write(ctx, fn)
+}
+
+// write queues fn for the database's writer and returns once the commit
+// that includes it is durable.
+func (d *database) write(ctx context.Context, fn func(karte.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &s.writer
+	w := &d.writer
 	req := &writeRequest{ctx: ctx, fn: fn, result: make(chan error, 1), lead: make(chan struct{}, 1)}
 	w.mu.Lock()
 	if w.closed {
