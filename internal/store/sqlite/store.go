@@ -62,7 +62,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	trail, err := openDatabase(trailPath, schema{files: files}, 2)
+	trail, err := openDatabase(trailPath, schema{files: files}, 2, inline)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	record := schema{files: files, before: map[int]func(*conn) error{
 		trailMoved: func(c *conn) error { return moveTrail(c, trailPath) },
 	}}
-	db, err := openDatabase(path, record, max(4, 2*runtime.GOMAXPROCS(0)))
+	db, err := openDatabase(path, record, max(4, 2*runtime.GOMAXPROCS(0)), background)
 	if err != nil {
 		trail.close()
 		return nil, err

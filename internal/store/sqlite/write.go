@@ -26,6 +26,10 @@ type writeRequest struct {
 // for its turn, once to start and once after each blocking system call.
 type writer struct {
 	conn *conn
+	// committing is held around each commit. The background checkpointer
+	// takes it to get the database's write lock between two commits: it
+	// would seldom find the lock free on its own under steady writes.
+	committing sync.Mutex
 
 	mu      sync.Mutex
 	queue   []*writeRequest
@@ -84,7 +88,9 @@ func (w *writer) commitHead() {
 	w.queue = slices.Delete(w.queue, 0, n)
 	w.mu.Unlock()
 
+	w.committing.Lock()
 	commitBatch(w.conn, batch)
+	w.committing.Unlock()
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
