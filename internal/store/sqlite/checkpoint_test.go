@@ -11,6 +11,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"kartehub/internal/audit/audittest"
 	"kartehub/internal/karte"
 	"kartehub/internal/store/sqlite"
 )
@@ -28,6 +29,27 @@ func TestWALRestartsUnderLoad(t *testing.T) {
 	w.until(t, time.Now().Add(1500*time.Millisecond)) // six checkpoint rounds
 	if last := walSequence(t, path); last == first {
 		t.Fatalf("after 1.5 s of steady writes (%d in all) the WAL has not been restarted once (checkpoint sequence %d)", w.n, last)
+	}
+}
+
+// TestTrailWALRestarts: the audit trail's writer copies its WAL back
+// itself, so under appends that never pause its WAL is written from its
+// beginning again too.
+func TestTrailWALRestarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kartehub.db")
+	st := openAt(t, path)
+	recs := audittest.Chained(t, 1500)
+	first := uint32(0)
+	for i := range recs {
+		if err := st.AppendAudit(t.Context(), recs[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = walSequence(t, sqlite.AuditPath(path))
+		}
+	}
+	if last := walSequence(t, sqlite.AuditPath(path)); last == first {
+		t.Fatalf("after %d appends the trail's WAL has not been restarted once (checkpoint sequence %d)", len(recs), last)
 	}
 }
 
