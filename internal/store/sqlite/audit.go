@@ -26,45 +26,6 @@ var (
 // audit_block, and every epoch of some thousand records adds the rows of
 // its blocks to audit_block_index at once.
 
-// trailMoved is the record's schema version that moved the audit trail
-// out of the record's file into its own.
-const trailMoved = 7
-
-// moveTrail copies the audit trail from the record's file, where kartehub
-// kept it before schema version 7, to the trail's file at trailPath, whose
-// schema is in place. It copies only what the trail lacks, so that it may
-// run again if kartehub stops before the migration that drops the old
-// tables has committed.
-func moveTrail(c *conn, trailPath string) error {
-	name, err := uri(trailPath)
-	if err != nil {
-		return err
-	}
-	if err := c.db.Exec(`ATTACH DATABASE '` + strings.ReplaceAll(name, "'", "''") + `' AS trail`); err != nil {
-		return err
-	}
-	defer c.db.Exec(`DETACH DATABASE trail`)
-	tx, err := c.db.BeginImmediate()
-	if err != nil {
-		return err
-	}
-	for _, q := range []string{
-		`INSERT INTO trail.audit_block (first_seq, last_seq, min_time, max_time, idx, data)
-		SELECT first_seq, last_seq, min_time, max_time, idx, data FROM main.audit_block
-		WHERE first_seq > (SELECT coalesce(max(last_seq), 0) FROM trail.audit_block) ORDER BY first_seq`,
-		`INSERT INTO trail.audit_epoch (first_seq, last_seq) SELECT first_seq, last_seq FROM main.audit_epoch
-		WHERE first_seq > (SELECT coalesce(max(last_seq), 0) FROM trail.audit_epoch) ORDER BY first_seq`,
-		`INSERT OR IGNORE INTO trail.audit_block_index (epoch, name, value, first_seq)
-		SELECT epoch, name, value, first_seq FROM main.audit_block_index`,
-	} {
-		if err := c.db.Exec(q); err != nil {
-			tx.Rollback()
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
 // AppendAudit implements karte.AuditLog. The records go through the writer
 // like any Write, so they share its group commit and its durability.
 func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error {

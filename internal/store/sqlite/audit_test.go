@@ -203,3 +203,53 @@ func execRaw(path, query string, args ...any) error {
 	}
 	return st.Exec()
 }
+
+// TestTrailLostOrReplaced: a database whose audit trail file was removed,
+// or replaced by the trail of another database, is refused, rather than
+// opened with a new, empty trail or with another's.
+func TestTrailLostOrReplaced(t *testing.T) {
+	withTrail := func(t *testing.T) string {
+		path := filepath.Join(t.TempDir(), "kartehub.db")
+		st := openAt(t, path)
+		audittest.BuildBlocks(t, st, 5)
+		st.Close()
+		return path
+	}
+	refused := func(t *testing.T, path string) {
+		t.Helper()
+		st, err := sqlite.Open(t.Context(), path)
+		if err == nil {
+			st.Close()
+			t.Fatal("opened a database beside a trail that is not its own")
+		}
+		if !strings.Contains(err.Error(), "is not this database's") {
+			t.Fatalf("error: %v", err)
+		}
+	}
+	t.Run("lost", func(t *testing.T) {
+		path := withTrail(t)
+		if err := os.Remove(sqlite.AuditPath(path)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, path)
+		refused(t, path) // and again: the empty trail made on the way is no better
+	})
+	t.Run("replaced", func(t *testing.T) {
+		path, other := withTrail(t), withTrail(t)
+		trail, err := os.ReadFile(sqlite.AuditPath(other))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(sqlite.AuditPath(path), trail, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, path)
+	})
+	t.Run("kept", func(t *testing.T) {
+		path := withTrail(t)
+		st := openAt(t, path)
+		if recs, err := st.AuditRecords(t.Context(), 0, 10); err != nil || len(recs) != 5 {
+			t.Fatalf("reopened: %d records, %v", len(recs), err)
+		}
+	})
+}

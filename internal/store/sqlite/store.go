@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -47,13 +46,6 @@ type Store struct {
 	auditTail atomic.Pointer[karte.AuditRecord]
 }
 
-// AuditPath is the file of the audit trail of the database at path: in
-// the same directory, named after it ("kartehub.db": "kartehub-audit.db").
-func AuditPath(path string) string {
-	ext := filepath.Ext(path)
-	return strings.TrimSuffix(path, ext) + "-audit" + ext
-}
-
 // Open opens (creating if needed) the database file at path and its audit
 // trail (AuditPath), and brings their schemas up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -75,6 +67,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}}
 	db, err := openDatabase(path, record, max(4, 2*runtime.GOMAXPROCS(0)), background)
 	if err != nil {
+		trail.close()
+		return nil, err
+	}
+	if err := pairTrail(ctx, db, trail, trailPath); err != nil {
+		db.close()
 		trail.close()
 		return nil, err
 	}
