@@ -70,14 +70,8 @@ func pairTrail(ctx context.Context, record, trail *database, trailPath string) e
 	var paired string
 	err = record.write(ctx, func(kt karte.Tx) error {
 		c := kt.(*tx).c
-		st, err := c.query(`SELECT id FROM audit_trail`)
-		if err != nil {
-			return err
-		}
-		if st.Step() {
-			paired = st.ColumnText(0)
-		}
-		if err := done(st); err != nil || paired != "" {
+		var err error
+		if paired, err = textOf(c, `SELECT id FROM audit_trail`); err != nil || paired != "" {
 			return err
 		}
 		paired = id
@@ -97,18 +91,25 @@ func trailID(ctx context.Context, trail *database) (string, error) {
 	var id string
 	err := trail.write(ctx, func(kt karte.Tx) error {
 		c := kt.(*tx).c
-		st, err := c.query(`SELECT id FROM trail_id`)
-		if err != nil {
-			return err
-		}
-		if st.Step() {
-			id = st.ColumnText(0)
-		}
-		if err := done(st); err != nil || id != "" {
+		var err error
+		if id, err = textOf(c, `SELECT id FROM trail_id`); err != nil || id != "" {
 			return err
 		}
 		id = rand.Text()
 		return c.exec(`INSERT INTO trail_id (id) VALUES (?)`, id)
 	})
 	return id, err
+}
+
+// textOf returns the text in the first row of query, or "".
+func textOf(c *conn, query string) (string, error) {
+	st, err := c.query(query)
+	if err != nil {
+		return "", err
+	}
+	text := ""
+	if st.Step() {
+		text = st.ColumnText(0)
+	}
+	return text, done(st)
 }
