@@ -28,9 +28,10 @@ type database struct {
 type checkpointing int
 
 const (
-	// background checkpoints from a connection of its own, so that
-	// copying the WAL back never holds up the writer, which would hold
-	// every queued write: the record's way.
+	// background checkpoints from a connection of its own, between two
+	// commits of the writer (checkpointLoop): the record's way. Its
+	// commits change many pages, and a writer copying them back itself
+	// would hold every queued write for as long.
 	background checkpointing = iota
 	// inline lets the writer checkpoint at the end of a commit once the
 	// WAL holds 1000 pages (SQLite's default): the audit trail's way. Its
@@ -49,13 +50,9 @@ type schema struct {
 
 // openDatabase opens (creating if needed) the database file at path,
 // brings it to sch, and opens readers readers.
-func openDatabase(path string, sch schema, readers int, cp checkpointing) (*database, error) {
+func openDatabase(path string, sch schema, readers int, cp checkpointing) (_ *database, err error) {
 	w, err := openConn(path)
 	if err != nil {
-		return nil, err
-	}
-	if err := migrate(w, sch); err != nil {
-		w.close()
 		return nil, err
 	}
 	d := &database{
@@ -65,29 +62,33 @@ func openDatabase(path string, sch schema, readers int, cp checkpointing) (*data
 		stopped:      make(chan struct{}),
 		checkpointed: make(chan struct{}),
 	}
-	for range readers {
-		r, err := openConn(path)
+	defer func() {
 		if err != nil {
 			d.closeReaders()
 			w.close()
+		}
+	}()
+	if err := migrate(w, sch); err != nil {
+		return nil, err
+	}
+	for range readers {
+		r, err := openConn(path)
+		if err != nil {
 			return nil, err
 		}
 		d.readers <- r
 	}
 	if cp == background {
 		if err := w.db.Exec("PRAGMA wal_autocheckpoint=0"); err != nil {
-			d.closeReaders()
-			w.close()
 			return nil, err
 		}
 	}
 	c, err := openConn(path)
-	if err == nil {
-		err = c.db.Exec(checkpointBusy)
-	}
 	if err != nil {
-		d.closeReaders()
-		w.close()
+		return nil, err
+	}
+	if err := c.db.Exec(checkpointBusy); err != nil {
+		c.close()
 		return nil, err
 	}
 	go d.checkpointLoop(c, cp)
@@ -108,26 +109,27 @@ const checkpointBusy = "PRAGMA busy_timeout=50"
 //
 // Each checkpoint is a RESTART: between two commits, it takes the
 // writer's lock, copies the whole WAL back and waits for readers to leave
-// it, so that the next commit writes the WAL from its beginning again. A PASSIVE checkpoint
-// never catches up under a steady stream of commits: the WAL then grows
-// for as long as the load lasts, and each commit appends to the file,
-// which costs its fsync a change of the file's size (transactions at 8
-// clients: 885–951/s so, 1,276–1,335/s with RESTART). Readers that stay
-// longer than checkpointBusy make it fall back to what PASSIVE does;
-// then it lets a few rounds pass as PASSIVE, so that a long read does not
-// hold writes up again and again.
+// it, so that the next commit writes the WAL from its beginning again. A
+// PASSIVE checkpoint never catches up under a steady stream of commits:
+// the WAL then grows for as long as the load lasts, and each commit
+// appends to the file, which costs its fsync a change of the file's size
+// (transactions at 8 clients: 885–951/s so, 1,276–1,335/s with RESTART).
+// Readers that stay longer than checkpointBusy make it fall back to what
+// PASSIVE does; then it lets a few rounds pass as PASSIVE, so that a long
+// read does not hold writes up again and again.
 func (d *database) checkpointLoop(c *conn, cp checkpointing) {
 	defer close(d.checkpointed)
 	defer c.close()
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
+	var tick <-chan time.Time // nil, and so never, for an inline database
+	if cp == background {
+		t := time.NewTicker(checkpointInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	passive := 0 // rounds left to checkpoint passively
 	for {
 		select {
-		case <-t.C:
-			if cp != background {
-				continue
-			}
+		case <-tick:
 			if passive > 0 {
 				passive--
 				c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
