@@ -178,7 +178,6 @@ func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []st
 		return err
 	}
 	after := srv.AuditStats()
-
 	fmt.Fprintf(stdout, "read, auth+audit off  %d clients: %s\n", clients, off)
 	fmt.Fprintf(stdout, "read, auth+audit on   %d clients: %s\n", clients, on)
 	events, appends := after.Records-before.Records, after.Batches-before.Batches

@@ -26,8 +26,8 @@ var (
 // audit_block, and every epoch of some thousand records adds the rows of
 // its blocks to audit_block_index at once.
 
-// AppendAudit implements karte.AuditLog. The records go through the writer
-// like any Write, so they share its group commit and its durability.
+// AppendAudit implements karte.AuditLog. The records go through the
+// trail's writer, so appends share its group commit and its durability.
 func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -46,8 +46,9 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 	})
 }
 
-// AppendAuditAfter implements karte.AuditAppender. The write connection is
-// the only writer of the database, so it holds the append lock by itself.
+// AppendAuditAfter implements karte.AuditAppender. The trail's write
+// connection is the only writer of its file in this process, and SQLite
+// lets one writer at a time at it, so it holds the append lock by itself.
 func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.AuditRecord) ([]karte.AuditRecord, error)) error {
 	var tail *karte.AuditRecord
 	err := s.trail.write(ctx, func(kt karte.Tx) error {
