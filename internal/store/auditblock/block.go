@@ -364,6 +364,21 @@ func (b *Block) Entries() ([]karte.AuditIndexEntry, error) {
 	return out, nil
 }
 
+// EntryCount returns how many distinct entries the block's records have:
+// how many rows of audit_block_index the block makes. It reads no more of
+// idx than the count.
+func (b *Block) EntryCount() (int, error) {
+	d := b.Index
+	if len(d) == 0 || d[0] != formatVersion {
+		return 0, fmt.Errorf("the index of block %d is garbled (format)", b.FirstSeq)
+	}
+	n, k := binary.Uvarint(d[1:])
+	if k <= 0 || n > uint64(len(d)) {
+		return 0, fmt.Errorf("the index of block %d is garbled (entries)", b.FirstSeq)
+	}
+	return int(n), nil
+}
+
 // entries returns the entries of record i.
 func (ix *index) entries(i int) []uint32 { return ix.refs[ix.starts[i]:ix.starts[i+1]] }
 

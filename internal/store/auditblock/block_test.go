@@ -321,7 +321,10 @@ func FuzzRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data, idx []byte, first, last int64) {
 		b := auditblock.Block{FirstSeq: first, LastSeq: last, MinTime: t0.UnixNano(), MaxTime: t0.Add(time.Hour).UnixNano(), Data: data, Index: idx}
 		recs, _ := b.Records()
-		b.Entries()
+		entries, err := b.Entries()
+		if n, errCount := b.EntryCount(); err == nil && (errCount != nil || n != len(entries)) {
+			t.Fatalf("EntryCount = %d, %v; Entries has %d", n, errCount, len(entries))
+		}
 		auditblock.Page([]auditblock.Block{b}, [][]karte.AuditRecord{recs}, auditblock.Indexed{Through: last}, true, 0, 10)
 		q := auditblock.NewQuery(karte.AuditQuery{Filters: []karte.AuditFilter{{Name: "action", Values: []string{"R"}}}})
 		q.Search(&b, nil, 10)

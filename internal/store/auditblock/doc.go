@@ -56,7 +56,10 @@
 // the last epoch hold EpochRecords records or more, the append that
 // completes them also inserts their rows of audit_block_index (epoch,
 // name, value, first_seq), one for each distinct entry of each block, in
-// key order (EpochRows), and the epoch into audit_epoch. Keyed by epoch
+// key order (EpochRows), and the epoch into audit_epoch. The SQLite
+// engine spreads those rows over the appends that follow, a few hundred
+// to each, in the same key order, and lists the epoch once the last is
+// in: until then the epoch counts as not yet indexed. Keyed by epoch
 // first, those rows fill new pages at the end of the table. A search finds
 // the blocks of indexed epochs by their rows, and reads the idx of every
 // block after the last epoch (at most a few thousand records); in both it

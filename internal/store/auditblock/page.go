@@ -41,13 +41,18 @@ func EpochRows(epoch int64, blocks []Block) []IndexRow {
 			rows = append(rows, IndexRow{Epoch: epoch, FirstSeq: blocks[i].FirstSeq, Entry: e})
 		}
 	}
-	slices.SortFunc(rows, func(a, b IndexRow) int {
-		if c := compareEntries(a.Entry, b.Entry); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.FirstSeq, b.FirstSeq)
-	})
+	slices.SortFunc(rows, CompareRows)
 	return slices.CompactFunc(rows, func(a, b IndexRow) bool { return a.FirstSeq == b.FirstSeq && a.Entry == b.Entry })
+}
+
+// CompareRows orders the rows of one epoch as their key in
+// audit_block_index does: by name, value (bytewise, as SQLite's BINARY
+// collation and PostgreSQL's C collation compare), then block.
+func CompareRows(a, b IndexRow) int {
+	if c := compareEntries(a.Entry, b.Entry); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.FirstSeq, b.FirstSeq)
 }
 
 // SortRows sorts rows by FirstSeq, as Indexed wants them.

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -42,7 +44,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 		if err != nil {
 			return err
 		}
-		return insertBlock(c, last, &b)
+		return insertBlock(c, &s.epochs, last, &b)
 	})
 }
 
@@ -70,7 +72,7 @@ func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.Audi
 		}
 		b := auditblock.Encode(recs)
 		tail = &recs[len(recs)-1]
-		return insertBlock(c, seq, &b)
+		return insertBlock(c, &s.epochs, seq, &b)
 	})
 	if err == nil && tail != nil {
 		s.auditTail.Store(tail)
@@ -97,8 +99,8 @@ func (s *Store) lastAppended(c *conn) (*karte.AuditRecord, error) {
 }
 
 // insertBlock stores block b after the record numbered last, and then
-// indexes the epoch that b completes, if it completes one.
-func insertBlock(c *conn, last int64, b *auditblock.Block) error {
+// takes the next step of indexing an epoch, if one is due.
+func insertBlock(c *conn, epochs *epochRows, last int64, b *auditblock.Block) error {
 	if b.FirstSeq != last+1 {
 		return karte.Errorf(karte.Conflict, "audit record %d does not follow the last, %d", b.FirstSeq, last)
 	}
@@ -106,7 +108,7 @@ func insertBlock(c *conn, last int64, b *auditblock.Block) error {
 		b.FirstSeq, b.LastSeq, b.MinTime, b.MaxTime, b.Index, b.Data); err != nil {
 		return fmt.Errorf("append audit records %d-%d: %w", b.FirstSeq, b.LastSeq, err)
 	}
-	if err := indexEpoch(c, b); err != nil {
+	if err := indexEpoch(c, epochs, b); err != nil {
 		return fmt.Errorf("index audit records to %d: %w", b.LastSeq, err)
 	}
 	return nil
@@ -116,30 +118,101 @@ func insertBlock(c *conn, last int64, b *auditblock.Block) error {
 // (auditblock.EpochRecords; the package's tests make it small).
 var auditEpoch int64 = auditblock.EpochRecords
 
-// indexEpoch indexes the blocks after the last indexed epoch if they hold
-// auditEpoch records or more, b being the last of them: it inserts their
-// rows of audit_block_index in key order, then the epoch.
-func indexEpoch(c *conn, b *auditblock.Block) error {
+// An epoch is indexed in steps, a few hundred rows with each append,
+// rather than all at once: its some seven thousand rows held one append
+// for 10-15 ms, and every request waiting for its audit event with it
+// (appends slower than 5 ms took 957 ms in all in one run of `kartehub
+// bench`, 347-411 ms in steps). A step inserts indexStepRows rows, plus
+// indexCatchUp times the rows of the append's own block, so that indexing
+// keeps ahead of appends however large they grow.
+var (
+	indexStepRows = 256
+	indexCatchUp  = 2
+)
+
+// indexEpoch takes a step of indexing the epoch after the last indexed
+// one, if it is due: if the blocks after the last epoch hold auditEpoch
+// records or more. It inserts the epoch's next rows of audit_block_index
+// in key order after those already there, and once they are all in, the
+// epoch into audit_epoch; until then searches read the epoch's blocks' idx
+// as they do the tail's. Where the step starts is read from the database,
+// so that a step lost with its transaction, or an epoch half done when the
+// server stopped, goes on from where the file says; epochs only saves
+// reading and sorting the epoch's rows again at every step. b is the block
+// the append adds.
+func indexEpoch(c *conn, epochs *epochRows, b *auditblock.Block) error {
 	through, err := indexedThrough(c)
 	if err != nil || b.LastSeq-through < auditEpoch {
 		return err
 	}
-	st, err := c.query(`SELECT first_seq, idx FROM audit_block WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq`, through, b.FirstSeq)
+	endBlock, end, err := dueEpoch(c, through)
+	if err != nil || end == 0 {
+		return err
+	}
+	epoch, rows, err := epochs.get(c, through, endBlock)
 	if err != nil {
 		return err
 	}
-	var blocks []auditblock.Block
-	for st.Step() {
-		blocks = append(blocks, auditblock.Block{FirstSeq: st.ColumnInt64(0), Index: st.ColumnBlob(1, nil)})
-	}
-	if err := done(st); err != nil {
+	next, err := nextEpochRow(c, epoch, rows)
+	if err != nil {
 		return err
 	}
-	if len(blocks) == 0 {
+	own, err := b.EntryCount()
+	if err != nil {
+		return err
+	}
+	step := rows[next:min(len(rows), next+indexStepRows+indexCatchUp*own)]
+	if err := insertIndexRows(c, epoch, step); err != nil {
+		return err
+	}
+	if next+len(step) < len(rows) {
 		return nil
 	}
-	epoch := blocks[0].FirstSeq
-	rows := auditblock.EpochRows(epoch, blocks)
+	epochs.drop()
+	return c.exec(`INSERT OR IGNORE INTO audit_epoch (first_seq, last_seq) VALUES (?, ?)`, epoch, end)
+}
+
+// dueEpoch returns the block that ends the epoch after through, if that
+// epoch is due to be indexed: the first block whose last record makes the
+// blocks after through hold auditEpoch records. end, its last record, is 0
+// if no epoch is due yet. last_seq grows with first_seq, so the search
+// stops at that block.
+func dueEpoch(c *conn, through int64) (endBlock, end int64, err error) {
+	st, err := c.query(`SELECT first_seq, last_seq FROM audit_block WHERE first_seq > ? AND last_seq >= ? ORDER BY first_seq LIMIT 1`, through, through+auditEpoch)
+	if err != nil {
+		return 0, 0, err
+	}
+	if st.Step() {
+		endBlock, end = st.ColumnInt64(0), st.ColumnInt64(1)
+	}
+	return endBlock, end, done(st)
+}
+
+// nextEpochRow returns the position in rows, the epoch's rows in key
+// order, of the first row that audit_block_index does not hold yet: the
+// one after the greatest key of the epoch there.
+func nextEpochRow(c *conn, epoch int64, rows []auditblock.IndexRow) (int, error) {
+	st, err := c.query(`SELECT name, value, first_seq FROM audit_block_index WHERE epoch = ? ORDER BY name DESC, value DESC, first_seq DESC LIMIT 1`, epoch)
+	if err != nil {
+		return 0, err
+	}
+	if !st.Step() {
+		return 0, done(st)
+	}
+	last := auditblock.IndexRow{Entry: karte.AuditIndexEntry{Name: st.ColumnText(0), Value: st.ColumnText(1)}, FirstSeq: st.ColumnInt64(2)}
+	if err := done(st); err != nil {
+		return 0, err
+	}
+	i, found := slices.BinarySearchFunc(rows, last, auditblock.CompareRows)
+	if found {
+		i++
+	}
+	return i, nil
+}
+
+// insertIndexRows inserts rows of audit_block_index of epoch, many to a
+// statement.
+func insertIndexRows(c *conn, epoch int64, rows []auditblock.IndexRow) error {
 	args := make([]any, 0, 1+3*indexRowsPerInsert)
 	for len(rows) > 0 {
 		n := min(len(rows), indexRowsPerInsert)
@@ -154,7 +227,53 @@ func indexEpoch(c *conn, b *auditblock.Block) error {
 		}
 		rows = rows[n:]
 	}
-	return c.exec(`INSERT OR IGNORE INTO audit_epoch (first_seq, last_seq) VALUES (?, ?)`, epoch, b.LastSeq)
+	return nil
+}
+
+// epochRows keeps the rows of the epoch being indexed, in key order, from
+// one step to the next. Blocks never change, so the rows of the blocks
+// from after through to endBlock are the same whenever they are read.
+type epochRows struct {
+	mu                sync.Mutex
+	through, endBlock int64
+	epoch             int64 // the first block's first record
+	rows              []auditblock.IndexRow
+}
+
+// get returns the epoch made of the blocks after through up to endBlock:
+// its first record, which keys its rows, and its rows, reading them if it
+// does not hold them.
+func (e *epochRows) get(c *conn, through, endBlock int64) (epoch int64, rows []auditblock.IndexRow, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rows != nil && e.through == through && e.endBlock == endBlock {
+		return e.epoch, e.rows, nil
+	}
+	st, err := c.query(`SELECT first_seq, idx FROM audit_block WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq`, through, endBlock)
+	if err != nil {
+		return 0, nil, err
+	}
+	var blocks []auditblock.Block
+	for st.Step() {
+		blocks = append(blocks, auditblock.Block{FirstSeq: st.ColumnInt64(0), Index: st.ColumnBlob(1, nil)})
+	}
+	if err := done(st); err != nil {
+		return 0, nil, err
+	}
+	if len(blocks) == 0 {
+		return 0, nil, fmt.Errorf("audit block %d is gone", endBlock)
+	}
+	epoch = blocks[0].FirstSeq
+	e.through, e.endBlock, e.epoch = through, endBlock, epoch
+	e.rows = append([]auditblock.IndexRow{}, auditblock.EpochRows(epoch, blocks)...)
+	return e.epoch, e.rows, nil
+}
+
+// drop forgets the rows of an epoch fully indexed.
+func (e *epochRows) drop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.through, e.endBlock, e.epoch, e.rows = 0, 0, 0, nil
 }
 
 // indexedThrough returns the last record of the last indexed epoch, or 0.

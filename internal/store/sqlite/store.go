@@ -44,6 +44,8 @@ type Store struct {
 	// auditTail is the last audit record this store appended and saw
 	// committed (AppendAuditAfter).
 	auditTail atomic.Pointer[karte.AuditRecord]
+	// epochs holds the rows of the audit index's epoch being indexed.
+	epochs epochRows
 }
 
 // Open opens (creating if needed) the database file at path and its audit
