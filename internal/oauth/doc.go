@@ -100,10 +100,10 @@
 //
 // # Known limits
 //
-// Sessions, codes, refresh tokens, revoked access tokens, break-glass
-// grants and the jti cache live in memory, bounded: a restart ends every
-// session (people log in again) and lets the revoked access tokens of
-// systems work again until they expire (at most AccessTokenTTL). Since a restart also
+// Sessions, with their refresh tokens and break-glass grants, and revoked
+// access tokens live in memory, bounded, and in Config.Sessions if set,
+// so that a restart keeps them (see keeper). Logins in progress, codes
+// and the jti cache live in memory only. Since a restart
 // forgets which assertion jtis were used, an assertion that may have been
 // used before the start (its iat, or exp minus 5 minutes if it has no iat,
 // is before the start) is refused. Several servers behind one address

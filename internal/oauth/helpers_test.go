@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,8 +97,11 @@ func (r *recorder) want(t testing.TB, typ audit.Type, outcome audit.Outcome, des
 
 // env is a provider on a real SQLite store behind an HTTP test server.
 type env struct {
+	store  *sqlite.Store
+	cfg    oauth.Config
 	svc    *account.Service
 	prov   *oauth.Provider
+	mux    atomic.Pointer[http.ServeMux] // the provider's endpoints, replaced by restart
 	srv    *httptest.Server
 	clock  *clock
 	rec    *recorder
@@ -114,7 +118,7 @@ func newEnv(t testing.TB, edit func(*oauth.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{clock: &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}, rec: &recorder{}}
+	e := &env{store: st, clock: &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}, rec: &recorder{}}
 	e.svc, err = account.New(st, account.Config{Now: e.clock.Now, Key: accountKey, Hash: fastHash, FailureFloor: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +126,9 @@ func newEnv(t testing.TB, edit func(*oauth.Config)) *env {
 	if e.key, err = oauth.LoadKey(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mux.Load().ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL
 	cfg := oauth.Config{
@@ -132,6 +137,7 @@ func newEnv(t testing.TB, edit func(*oauth.Config)) *env {
 		Recorder: e.rec,
 		Key:      e.key,
 		Now:      e.clock.Now,
+		Sessions: st,
 		Apps: []oauth.App{{
 			ClientID:               appID,
 			Name:                   "Cardio <Viewer>",
@@ -143,11 +149,23 @@ func newEnv(t testing.TB, edit func(*oauth.Config)) *env {
 	if edit != nil {
 		edit(&cfg)
 	}
-	if e.prov, err = oauth.New(cfg); err != nil {
+	e.cfg = cfg
+	e.restart(t)
+	return e
+}
+
+// restart replaces the provider with a new one of the same configuration
+// on the same store, as a restart of the server does.
+func (e *env) restart(t testing.TB) {
+	t.Helper()
+	p, err := oauth.New(e.cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.prov.Register(mux)
-	return e
+	mux := http.NewServeMux()
+	p.Register(mux)
+	e.prov = p
+	e.mux.Store(mux)
 }
 
 // code is the TOTP code of secret at time at.

@@ -225,7 +225,7 @@ func (p *Provider) breakGlass(w http.ResponseWriter, r *http.Request) {
 		writeError(w, unavailable("the audit trail is not available: no break-glass without it"))
 		return
 	}
-	s.breakGlass.Store(g)
+	p.st.grantBreakGlass(s, g)
 	writeJSON(w, http.StatusOK, breakGlassResponse{Reason: g.Reason, Until: g.Until.UTC()})
 }
 

@@ -88,6 +88,10 @@ type Config struct {
 	// Log receives operational messages (never secrets or tokens); nil
 	// means slog.Default().
 	Log *slog.Logger
+	// Sessions, if set, keeps people's sessions and revoked access tokens
+	// across restarts (the server sets the store). New reads back those
+	// still alive.
+	Sessions karte.SessionStore
 }
 
 // App is a user-facing application allowed to run the authorization code
@@ -221,6 +225,12 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.started = p.now()
 	p.st = newState(p.idle, p.maxAge)
+	if cfg.Sessions != nil {
+		p.st.keep = &keeper{store: cfg.Sessions, log: p.log}
+		if err := p.st.keep.restore(context.Background(), p.st, p.started); err != nil {
+			return nil, fmt.Errorf("oauth: read the stored sessions: %w", err)
+		}
+	}
 	if p.apps, err = p.loadApps(cfg.Apps); err != nil {
 		return nil, err
 	}

@@ -40,9 +40,11 @@ func randomToken() string {
 }
 
 // state is the provider's memory: logins in progress, codes, sessions with
-// their refresh tokens, and revoked access tokens. A restart forgets it.
+// their refresh tokens, and revoked access tokens. A restart forgets it,
+// but for the sessions and revoked tokens that keep writes to a store.
 type state struct {
 	idle, maxAge time.Duration // of sessions
+	keep         *keeper       // nil: nothing outlives a restart
 
 	mu       sync.RWMutex
 	requests map[string]*authRequest
@@ -124,6 +126,9 @@ type session struct {
 	old     []hash
 
 	breakGlass atomic.Pointer[karte.BreakGlass]
+
+	saving sync.Mutex   // serialises the writes of the session to the store
+	saved  atomic.Int64 // lastUsed as last written to the store
 }
 
 // alive reports whether s has been used within idle and is younger than
@@ -226,38 +231,49 @@ const (
 // redeem uses up the code with hash h and opens its session s, atomically.
 // A code used before ends the session its first use opened.
 func (st *state) redeem(h hash, s *session, now time.Time) redeemResult {
+	res, ended := st.redeemLocked(h, s, now)
+	if res == redeemed {
+		st.keep.put(st, s)
+	}
+	st.keep.remove(ended)
+	return res
+}
+
+// redeemLocked is redeem, with the session a replayed code ended.
+func (st *state) redeemLocked(h hash, s *session, now time.Time) (redeemResult, *session) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	g := st.codes[h]
 	switch {
 	case g == nil || !now.Before(g.expires):
-		return redeemUnknown
+		return redeemUnknown, nil
 	case g.used:
-		st.endLocked(g.sid)
-		return redeemReplayed
+		return redeemReplayed, st.endLocked(g.sid)
 	}
 	if !st.roomForSession(now) {
-		return redeemFull
+		return redeemFull, nil
 	}
 	g.used, g.sid = true, s.id
 	st.sessions[s.id] = s
 	if s.refresh != (hash{}) {
 		st.refresh[s.refresh] = s
 	}
-	return redeemed
+	return redeemed, nil
 }
 
 // replayCode ends the session opened by the used code with hash h, and
 // returns its id ("" if none).
 func (st *state) replayCode(h hash) string {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	g := st.codes[h]
 	if g == nil {
+		st.mu.Unlock()
 		return ""
 	}
 	sid := g.sid
-	st.endLocked(sid)
+	ended := st.endLocked(sid)
+	st.mu.Unlock()
+	st.keep.remove(ended)
 	return sid
 }
 
@@ -289,6 +305,7 @@ func (st *state) session(id string, now time.Time) *session {
 		return nil
 	}
 	s.touch(now)
+	st.keep.touched(st, s)
 	return s
 }
 
@@ -309,8 +326,8 @@ func (st *state) refreshSession(h hash) (*session, bool) {
 // session has ended.
 func (st *state) rotate(s *session, h, next hash) bool {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.sessions[s.id] != s || s.refresh != h {
+		st.mu.Unlock()
 		return false
 	}
 	s.old = append(s.old, h)
@@ -320,15 +337,25 @@ func (st *state) rotate(s *session, h, next hash) bool {
 	}
 	s.refresh = next
 	st.refresh[next] = s
+	st.mu.Unlock()
+	st.keep.put(st, s)
 	return true
+}
+
+// grantBreakGlass gives session s the break-glass grant g.
+func (st *state) grantBreakGlass(s *session, g *karte.BreakGlass) {
+	s.breakGlass.Store(g)
+	st.keep.put(st, s)
 }
 
 // end ends a session: its refresh tokens and access tokens stop working.
 // It returns the session ended, or nil if there was none.
 func (st *state) end(id string) *session {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.endLocked(id)
+	s := st.endLocked(id)
+	st.mu.Unlock()
+	st.keep.remove(s)
+	return s
 }
 
 func (st *state) endLocked(id string) *session {
@@ -347,6 +374,14 @@ func (st *state) endLocked(id string) *session {
 // revoke records a revoked access token until it expires. It reports false
 // if the table is full of unexpired revocations.
 func (st *state) revoke(jti string, exp, now time.Time) bool {
+	if !st.revokeLocked(jti, exp, now) {
+		return false
+	}
+	st.keep.revoked(jti, exp)
+	return true
+}
+
+func (st *state) revokeLocked(jti string, exp, now time.Time) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.revoked) >= maxRevoked {

@@ -154,6 +154,7 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	sessions, _ := cfg.Store.(karte.SessionStore)
 	s.Provider, err = oauth.New(oauth.Config{
 		Issuer:          strings.TrimSuffix(api.Base, "/fhir"),
 		Audience:        api.Base,
@@ -164,6 +165,7 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 		AccountCacheTTL: cacheTTL(cfg.AccountCacheTTL),
 		Now:             cfg.Now,
 		Log:             cfg.Log,
+		Sessions:        sessions,
 	})
 	if err != nil {
 		return err

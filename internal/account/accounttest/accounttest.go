@@ -317,3 +317,97 @@ func testClientUpdateAndList(t *testing.T, st karte.AccountStore) {
 	}
 	same(t, "Clients order", order, []string{"lab/kh-1", "lab/kh-3", "pacs/kh-0", "pharmacy/kh-2"})
 }
+
+// RunSessions runs the suite of karte.SessionStore; open returns an empty
+// store, closed by the test's cleanup.
+func RunSessions(t *testing.T, open func(t *testing.T) karte.SessionStore) {
+	t.Run("SessionRoundTrip", func(t *testing.T) { testSessionRoundTrip(t, open(t)) })
+	t.Run("SessionsExpire", func(t *testing.T) { testSessionsExpire(t, open(t)) })
+	t.Run("Revoked", func(t *testing.T) { testRevoked(t, open(t)) })
+}
+
+// FullSession returns a session with every field set.
+func FullSession(id string) *karte.Session {
+	return &karte.Session{
+		ID: id, AccountID: "acc-1", Login: "yamada", Name: "山田 太郎", Person: "Practitioner/123",
+		AuthTime: t0, ClientID: "emr-viewer", Scope: "openid fhirUser user/*.rs", Patient: "Patient/p1",
+		Created: t0, LastUsed: t0.Add(time.Minute), Expires: t0.Add(12 * time.Hour),
+		Refresh:    []byte{1, 2, 3, 4},
+		OldRefresh: [][]byte{{5, 6}, {7, 8}},
+		BreakGlass: &karte.BreakGlass{Reason: "心停止で搬送", Until: t0.Add(time.Hour)},
+	}
+}
+
+func testSessionRoundTrip(t *testing.T, st karte.SessionStore) {
+	ctx := context.Background()
+	a, b := FullSession("s-a"), &karte.Session{ID: "s-b", AccountID: "acc-2", Login: "sato", Created: t0, LastUsed: t0, Expires: t0.Add(time.Hour)}
+	for _, s := range []*karte.Session{b, a} {
+		if err := st.PutSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Refresh, a.OldRefresh, a.LastUsed = []byte{9, 9}, append(a.OldRefresh, []byte{1, 2, 3, 4}), t0.Add(2*time.Minute)
+	if err := st.PutSession(ctx, a); err != nil { // replaces
+		t.Fatal(err)
+	}
+	got, err := st.Sessions(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !sameJSON(got[0], a) || !sameJSON(got[1], b) {
+		t.Fatalf("Sessions = %s, want [%s %s]", jsonOf(got), jsonOf(a), jsonOf(b))
+	}
+	if err := st.DeleteSession(ctx, "s-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteSession(ctx, "s-none"); err != nil {
+		t.Fatalf("deleting no session: %v", err)
+	}
+	if got, err = st.Sessions(ctx, t0); err != nil || len(got) != 1 || got[0].ID != "s-b" {
+		t.Fatalf("after delete: %s, %v; want s-b alone", jsonOf(got), err)
+	}
+}
+
+func testSessionsExpire(t *testing.T, st karte.SessionStore) {
+	ctx := context.Background()
+	for i, exp := range []time.Duration{time.Minute, time.Hour} {
+		if err := st.PutSession(ctx, &karte.Session{ID: fmt.Sprint("s", i), Expires: t0.Add(exp)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.Sessions(ctx, t0.Add(time.Minute))
+	if err != nil || len(got) != 1 || got[0].ID != "s1" {
+		t.Fatalf("at expiry of s0: %s, %v; want s1 alone", jsonOf(got), err)
+	}
+	// Forgotten, not only hidden.
+	if got, err = st.Sessions(ctx, t0); err != nil || len(got) != 1 {
+		t.Fatalf("earlier again: %s, %v; want s1 alone", jsonOf(got), err)
+	}
+}
+
+func testRevoked(t *testing.T, st karte.SessionStore) {
+	ctx := context.Background()
+	for jti, exp := range map[string]time.Duration{"j1": time.Minute, "j2": time.Hour} {
+		if err := st.PutRevoked(ctx, jti, t0.Add(exp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.PutRevoked(ctx, "j1", t0.Add(2*time.Minute)); err != nil { // revoked again: the later expiry holds
+		t.Fatal(err)
+	}
+	got, err := st.Revoked(ctx, t0)
+	want := map[string]time.Time{"j1": t0.Add(2 * time.Minute), "j2": t0.Add(time.Hour)}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Revoked = %v, %v; want %v", got, err, want)
+	}
+	if got, err = st.Revoked(ctx, t0.Add(2*time.Minute)); err != nil || len(got) != 1 || got["j2"].IsZero() {
+		t.Fatalf("after j1 expired: %v, %v; want j2 alone", got, err)
+	}
+}
+
+func sameJSON(a, b any) bool { return jsonOf(a) == jsonOf(b) }
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -20,3 +20,14 @@ func TestAccountStore(t *testing.T) {
 		return st
 	})
 }
+
+func TestSessionStore(t *testing.T) {
+	accounttest.RunSessions(t, func(t *testing.T) karte.SessionStore {
+		st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
+}

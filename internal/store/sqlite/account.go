@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,18 +163,8 @@ func (s *Store) oneAccount(ctx context.Context, query, key, notFound string) (a 
 // Accounts implements karte.AccountStore.
 func (s *Store) Accounts(ctx context.Context) ([]*karte.Account, error) {
 	var list []*karte.Account
-	err := s.withReader(ctx, func(c *conn) error {
-		var serr error
-		err := c.each(sqlsearch.Statement{SQL: `SELECT ` + accountColumns + ` FROM account ORDER BY login`}, func(st *sqlite3.Stmt) {
-			a, err := scanAccount(st)
-			if err != nil && serr == nil {
-				serr = err
-			}
-			list = append(list, a)
-		})
-		if err == nil {
-			err = serr
-		}
+	err := s.withReader(ctx, func(c *conn) (err error) {
+		list, err = collect(c, `SELECT `+accountColumns+` FROM account ORDER BY login`, scanAccount)
 		return err
 	})
 	if err != nil {
@@ -283,18 +274,8 @@ func (s *Store) Client(ctx context.Context, id string) (cl *karte.Client, err er
 // Clients implements karte.AccountStore.
 func (s *Store) Clients(ctx context.Context) ([]*karte.Client, error) {
 	var list []*karte.Client
-	err := s.withReader(ctx, func(c *conn) error {
-		var serr error
-		err := c.each(sqlsearch.Statement{SQL: `SELECT ` + clientColumns + ` FROM api_client ORDER BY name, id`}, func(st *sqlite3.Stmt) {
-			cl, err := scanClient(st)
-			if err != nil && serr == nil {
-				serr = err
-			}
-			list = append(list, cl)
-		})
-		if err == nil {
-			err = serr
-		}
+	err := s.withReader(ctx, func(c *conn) (err error) {
+		list, err = collect(c, `SELECT `+clientColumns+` FROM api_client ORDER BY name, id`, scanClient)
 		return err
 	})
 	if err != nil {
@@ -348,4 +329,19 @@ func jsonListOf(s string) ([]string, error) {
 		return nil, nil
 	}
 	return list, nil
+}
+
+// collect runs query and returns what scan makes of each row; the first
+// error of scan fails it.
+func collect[T any](c *conn, query string, scan func(*sqlite3.Stmt) (T, error)) ([]T, error) {
+	var list []T
+	var serr error
+	err := c.each(sqlsearch.Statement{SQL: query}, func(st *sqlite3.Stmt) {
+		v, err := scan(st)
+		if err != nil && serr == nil {
+			serr = err
+		}
+		list = append(list, v)
+	})
+	return list, cmp.Or(err, serr)
 }

@@ -19,3 +19,14 @@ func TestAccountStore(t *testing.T) {
 		return st
 	})
 }
+
+func TestSessionStore(t *testing.T) {
+	accounttest.RunSessions(t, func(t *testing.T) karte.SessionStore {
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "kartehub.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
+}
