@@ -40,6 +40,7 @@ func TestDiscovery(t *testing.T) {
 		"token_endpoint":         e.issuer + "/oauth/token",
 		"jwks_uri":               e.issuer + "/oauth/jwks",
 		"revocation_endpoint":    e.issuer + "/oauth/revoke",
+		"introspection_endpoint": e.issuer + "/oauth/introspect",
 		"end_session_endpoint":   e.issuer + "/oauth/logout",
 	} {
 		if oidc[k] != want {

@@ -10,6 +10,9 @@ import (
 var (
 	grantTypes  = []string{"authorization_code", "refresh_token", "client_credentials"}
 	authMethods = []string{"private_key_jwt", "client_secret_basic", "client_secret_post", "none"}
+	// systemAuthMethods are those of registered systems alone, which the
+	// introspection endpoint asks for.
+	systemAuthMethods = []string{"private_key_jwt", "client_secret_basic", "client_secret_post"}
 	// assertionAlgNames are the algorithms of client assertions; SMART
 	// Backend Services requires RS384 and ES384.
 	assertionAlgNames = []string{"RS384", "ES384", "RS256", "RS512", "PS256", "PS384", "PS512", "ES256", "ES512", "EdDSA"}
@@ -43,6 +46,8 @@ func (p *Provider) openidConfiguration(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported":            authMethods,
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgNames,
 		"revocation_endpoint_auth_methods_supported":       authMethods,
+		"introspection_endpoint":                           p.url.introspect,
+		"introspection_endpoint_auth_methods_supported":    systemAuthMethods,
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"scopes_supported":                                 scopesSupported,
 		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "fhirUser", "name"},
@@ -59,6 +64,7 @@ func (p *Provider) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 		"authorization_endpoint":                p.url.authorize,
 		"token_endpoint":                        p.url.token,
 		"revocation_endpoint":                   p.url.revoke,
+		"introspection_endpoint":                p.url.introspect,
 		"token_endpoint_auth_methods_supported": authMethods,
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgNames,
 		"grant_types_supported":                            grantTypes,

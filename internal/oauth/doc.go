@@ -109,7 +109,6 @@
 // is before the start) is refused. Several servers behind one address
 // would need shared state; run one. There is one signing key and no
 // rotation but replacing the key file (which ends every session). ID
-// tokens are signed ES256 or EdDSA, not RS256. There is no token
-// introspection, dynamic client registration, EHR launch, consent
-// memory, or confidential app.
+// tokens are signed ES256 or EdDSA, not RS256. There is no dynamic client
+// registration, EHR launch, consent memory, or confidential app.
 package oauth

@@ -24,19 +24,8 @@ import (
 // its own tokens.
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	form, e := readForm(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	c, e := p.authenticate(r, form)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		writeError(w, badRequest("invalid_request", "token is required"))
+	c, token, ok := p.tokenRequest(w, r, false)
+	if !ok {
 		return
 	}
 	if s, _ := p.st.refreshSession(hashOf(token)); s != nil {

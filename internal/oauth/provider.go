@@ -157,8 +157,8 @@ type Provider struct {
 
 // endpoints are the provider's endpoints, as URLs or as paths.
 type endpoints struct {
-	authorize, token, revoke, logout, jwks, breakGlass string
-	openidConfig, smartConfig                          string
+	authorize, token, revoke, introspect, logout, jwks, breakGlass string
+	openidConfig, smartConfig                                      string
 }
 
 func newEndpoints(issuer, audience string) endpoints {
@@ -167,6 +167,7 @@ func newEndpoints(issuer, audience string) endpoints {
 		authorize:    o + "authorize",
 		token:        o + "token",
 		revoke:       o + "revoke",
+		introspect:   o + "introspect",
 		logout:       o + "logout",
 		jwks:         o + "jwks",
 		breakGlass:   o + "break-glass",
@@ -247,6 +248,7 @@ func New(cfg Config) (*Provider, error) {
 //	GET/POST <issuer path>/oauth/authorize
 //	POST     <issuer path>/oauth/token
 //	POST     <issuer path>/oauth/revoke
+//	POST     <issuer path>/oauth/introspect
 //	GET/POST <issuer path>/oauth/logout
 //	POST     <issuer path>/oauth/break-glass
 //
@@ -260,6 +262,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p.path.authorize, p.authorize)
 	mux.HandleFunc("POST "+p.path.token, p.token)
 	mux.HandleFunc("POST "+p.path.revoke, p.revoke)
+	mux.HandleFunc("POST "+p.path.introspect, p.introspect)
 	mux.HandleFunc("GET "+p.path.logout, p.logout)
 	mux.HandleFunc("POST "+p.path.logout, p.logout)
 	mux.HandleFunc("POST "+p.path.breakGlass, p.breakGlass)
