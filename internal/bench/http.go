@@ -55,6 +55,9 @@ type samples struct {
 
 func (s samples) summarise() Latencies { return summarise(s.took, s.errors, s.elapsed) }
 
+// rate is the requests a second.
+func (s samples) rate() float64 { return float64(len(s.took)) / max(s.elapsed.Seconds(), 1e-9) }
+
 // add adds the timings of o, a load that ran after s.
 func (s *samples) add(o samples) {
 	s.took, s.errors, s.elapsed = append(s.took, o.took...), s.errors+o.errors, s.elapsed+o.elapsed
@@ -108,16 +111,20 @@ func Reads(ctx context.Context, t Target, refs []string, clients int, d time.Dur
 // for d/turns at a time and d in all on each, so that both meet the
 // machine alike: on a shared machine its speed drifts by tens of percent
 // within a minute, and a comparison of one run after the other measures
-// the drift as much as the targets.
-func CompareReads(ctx context.Context, a, b Target, refs []string, clients int, d time.Duration, turns int) (Latencies, Latencies) {
+// the drift as much as the targets. ratios are b's rate over a's in each
+// turn, which show how far the machine moved meanwhile.
+func CompareReads(ctx context.Context, a, b Target, refs []string, clients int, d time.Duration, turns int) (la, lb Latencies, ratios []float64) {
 	turns = max(turns, 1)
 	var sa, sb samples
 	for i := range turns {
 		seed, each := uint64(i), d/time.Duration(turns)
-		sa.add(a.run(ctx, clients, each, seed, a.reader(refs)))
-		sb.add(b.run(ctx, clients, each, seed, b.reader(refs)))
+		ta := a.run(ctx, clients, each, seed, a.reader(refs))
+		tb := b.run(ctx, clients, each, seed, b.reader(refs))
+		ratios = append(ratios, tb.rate()/ta.rate())
+		sa.add(ta)
+		sb.add(tb)
 	}
-	return sa.summarise(), sb.summarise()
+	return sa.summarise(), sb.summarise(), ratios
 }
 
 // reader is a call of Reads.

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 
 	"kartehub/internal/bench"
@@ -173,7 +174,7 @@ func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []st
 	defer stop()
 	clients := l.authClients
 	before := srv.AuditStats()
-	off, on, err := compareReads(ctx, open, guarded, refs, l)
+	off, on, turns, err := compareReads(ctx, open, guarded, refs, l)
 	if err != nil {
 		return err
 	}
@@ -183,16 +184,16 @@ func benchGuard(ctx context.Context, stdout io.Writer, st karte.Store, refs []st
 	events, appends := after.Records-before.Records, after.Batches-before.Batches
 	fmt.Fprintf(stdout, "audit                 %d events appended durably in %d commits (%.1f per commit)\n",
 		events, appends, float64(events)/float64(max(appends, 1)))
-	fmt.Fprintf(stdout, "auth+audit ratio      %.3f (target >= 0.70)\n", on.Rate()/off.Rate())
+	fmt.Fprintf(stdout, "auth+audit ratio      %.3f (target >= 0.70)%s\n", on.Rate()/off.Rate(), turnRatios(turns))
 	return nil
 }
 
 // compareReads measures reads on the open and the guarded server in
 // turns, or, to profile each, in one turn each.
-func compareReads(ctx context.Context, open, guarded bench.Target, refs []string, l httpLoad) (off, on bench.Latencies, err error) {
+func compareReads(ctx context.Context, open, guarded bench.Target, refs []string, l httpLoad) (off, on bench.Latencies, turns []float64, err error) {
 	if l.profile == "" {
-		off, on = bench.CompareReads(ctx, open, guarded, refs, l.authClients, l.d, l.turns)
-		return off, on, nil
+		off, on, turns = bench.CompareReads(ctx, open, guarded, refs, l.authClients, l.d, l.turns)
+		return off, on, turns, nil
 	}
 	for _, run := range []struct {
 		t      bench.Target
@@ -201,12 +202,25 @@ func compareReads(ctx context.Context, open, guarded bench.Target, refs []string
 	}{{open, ".off", &off}, {guarded, ".on", &on}} {
 		stop, err := startProfile(l.profile + run.suffix)
 		if err != nil {
-			return off, on, err
+			return off, on, nil, err
 		}
 		*run.into = bench.Reads(ctx, run.t, refs, l.authClients, l.d)
 		stop()
 	}
-	return off, on, nil
+	return off, on, nil, nil
+}
+
+// turnRatios lists the ratio of each turn of a comparison of several.
+func turnRatios(turns []float64) string {
+	if len(turns) < 2 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("; turn by turn")
+	for _, r := range turns {
+		fmt.Fprintf(&b, " %.2f", r)
+	}
+	return b.String()
 }
 
 // startBenchServer serves the API on st on a loopback port: guarded (a
