@@ -37,6 +37,12 @@ type Harness struct {
 	// table audit_log of schema version 5 (kartehub before blocks) when
 	// it was opened, and so migrated.
 	Legacy func(t *testing.T, recs []karte.AuditRecord) karte.AuditLog
+	// Count runs a query that gives one integer directly on the log's
+	// database. Reopen returns a new log on the same database, as a
+	// restart of the server gives. Without both, the test of indexing in
+	// steps is skipped.
+	Count  func(ctx context.Context, query string) (int64, error)
+	Reopen func(t *testing.T) karte.AuditLog
 }
 
 // Run runs the suite; open returns a new, empty log for each test.
@@ -53,6 +59,13 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		testGuards(t, h)
 	})
 	t.Run("Tamper", func(t *testing.T) { testTamper(t, open) })
+	t.Run("IndexSteps", func(t *testing.T) {
+		h := open(t)
+		if h.Count == nil || h.Reopen == nil {
+			t.Skip("no direct database access")
+		}
+		testIndexSteps(t, h)
+	})
 	t.Run("Legacy", func(t *testing.T) {
 		h := open(t)
 		if h.Legacy == nil {

@@ -53,14 +53,13 @@
 // are scattered over the whole B-tree, so every row dirtied a page of its
 // own, and SQLite writes a whole page into its WAL at every commit that
 // changes it. The engines therefore index in epochs: once the blocks after
-// the last epoch hold EpochRecords records or more, the append that
-// completes them also inserts their rows of audit_block_index (epoch,
-// name, value, first_seq), one for each distinct entry of each block, in
-// key order (EpochRows), and the epoch into audit_epoch. The SQLite
-// engine spreads those rows over the appends that follow, a few hundred
-// to each, in the same key order, and lists the epoch once the last is
-// in: until then the epoch counts as not yet indexed. Keyed by epoch
-// first, those rows fill new pages at the end of the table. A search finds
+// the last epoch hold EpochRecords records or more, the appends that
+// follow insert their rows of audit_block_index (epoch, name, value,
+// first_seq), one for each distinct entry of each block, in key order
+// (EpochRows), a few hundred to each append (StepRows, EpochCache), and
+// once the last is in, the epoch into audit_epoch; until then the epoch
+// counts as not yet indexed. Keyed by epoch first, those rows fill new
+// pages at the end of the table. A search finds
 // the blocks of indexed epochs by their rows, and reads the idx of every
 // block after the last epoch (at most a few thousand records); in both it
 // then picks the matching records by idx (Query). A search therefore sees

@@ -43,25 +43,34 @@ const appendBlock = `INSERT INTO audit_block (first_seq, last_seq, min_time, max
 // indexedThrough returns the last record of the last indexed epoch, or 0.
 const indexedThrough = `SELECT coalesce((SELECT last_seq FROM audit_epoch ORDER BY first_seq DESC LIMIT 1), 0)`
 
-// insertEpoch inserts the rows of an epoch, given as arrays in key order,
-// and then the epoch. A row that someone put there before is no reason to
-// fail the append; Verify reports a row that no record has.
-const insertEpoch = `WITH i AS (
-	INSERT INTO audit_block_index (epoch, name, value, first_seq)
-	SELECT $1::bigint, u.name, u.value, u.first_seq FROM unnest($3::text[], $4::text[], $5::bigint[]) AS u(name, value, first_seq)
-	ON CONFLICT DO NOTHING
-)
-INSERT INTO audit_epoch (first_seq, last_seq) VALUES ($1::bigint, $2::bigint) ON CONFLICT DO NOTHING`
+// insertIndexRows inserts rows of an epoch, given as arrays in key order.
+// A row that someone put there before is no reason to fail the append;
+// Verify reports a row that no record has.
+const insertIndexRows = `INSERT INTO audit_block_index (epoch, name, value, first_seq)
+	SELECT $1::bigint, u.name, u.value, u.first_seq FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(name, value, first_seq)
+	ON CONFLICT DO NOTHING`
+
+// insertEpoch lists an epoch whose rows are all in.
+const insertEpoch = `INSERT INTO audit_epoch (first_seq, last_seq) VALUES ($1::bigint, $2::bigint) ON CONFLICT DO NOTHING`
+
+// dueEpoch finds the block that ends the epoch after $1, if that epoch
+// is due: the first whose last record makes the blocks after $1 hold $2
+// records. last_seq grows with first_seq, so the scan stops there.
+const dueEpoch = `SELECT first_seq, last_seq FROM audit_block WHERE first_seq > $1 AND last_seq >= $1 + $2 ORDER BY first_seq LIMIT 1`
+
+// lastIndexRow is the greatest row of an epoch: the next step starts
+// after it.
+const lastIndexRow = `SELECT name, value, first_seq FROM audit_block_index WHERE epoch = $1 ORDER BY name DESC, value DESC, first_seq DESC LIMIT 1`
 
 // auditEpoch is how many records an epoch of the audit index gathers
 // (auditblock.EpochRecords; the package's tests make it small).
 var auditEpoch int64 = auditblock.EpochRecords
 
 // appendAndIndex inserts block b, as args of appendBlock (after taking the
-// append lock if lock is set, in the same round trip), and then indexes
-// the epoch that b completes, if it completes one: the blocks after the
-// last indexed epoch, if they hold auditEpoch records or more.
-func (t *tx) appendAndIndex(ctx context.Context, args []any, lock bool) error {
+// append lock if lock is set, in the same round trip), and then takes a
+// step of indexing the epoch after the last indexed one, if the blocks
+// after it hold auditEpoch records or more (see auditblock.StepRows).
+func (t *tx) appendAndIndex(ctx context.Context, epochs *auditblock.EpochCache, args []any, lock bool) error {
 	first, last := args[0].(int64), args[1].(int64)
 	b := &pgx.Batch{}
 	if lock {
@@ -94,27 +103,63 @@ func (t *tx) appendAndIndex(ctx context.Context, args []any, lock bool) error {
 	if last-through < auditEpoch {
 		return nil
 	}
-	rows, _ := t.tx.Query(ctx, `SELECT first_seq, idx FROM audit_block WHERE first_seq > $1 AND first_seq <= $2 ORDER BY first_seq`, through, first)
-	blocks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditblock.Block, error) {
-		var b auditblock.Block
-		return b, row.Scan(&b.FirstSeq, &b.Index)
-	})
+	own, err := (&auditblock.Block{FirstSeq: first, Index: args[4].([]byte)}).EntryCount()
 	if err != nil {
-		return t.fail(err, "index audit records to %d", last)
+		return err
 	}
-	if len(blocks) == 0 {
-		return nil
-	}
-	epoch := blocks[0].FirstSeq
-	ix := auditblock.EpochRows(epoch, blocks)
-	names, values, seqs := make([]string, len(ix)), make([]string, len(ix)), make([]int64, len(ix))
-	for i, r := range ix {
-		names[i], values[i], seqs[i] = r.Entry.Name, r.Entry.Value, r.FirstSeq
-	}
-	if _, err := t.tx.Exec(ctx, insertEpoch, epoch, last, names, values, seqs); err != nil {
+	if err := t.indexStep(ctx, epochs, through, own); err != nil {
 		return t.fail(err, "index audit records to %d", last)
 	}
 	return nil
+}
+
+// indexStep inserts the next rows of the epoch after through, if it is
+// due, in key order after those already there, as many as an append with
+// own entries takes (auditblock.StepRows), and lists the epoch once they
+// are all in. Where the step starts is read from the database.
+func (t *tx) indexStep(ctx context.Context, epochs *auditblock.EpochCache, through int64, own int) error {
+	var endBlock, end int64
+	err := t.tx.QueryRow(ctx, dueEpoch, through, auditEpoch).Scan(&endBlock, &end)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	epoch, rows, err := epochs.Rows(through, endBlock, func() ([]auditblock.Block, error) {
+		rows, _ := t.tx.Query(ctx, `SELECT first_seq, idx FROM audit_block WHERE first_seq > $1 AND first_seq <= $2 ORDER BY first_seq`, through, endBlock)
+		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditblock.Block, error) {
+			var b auditblock.Block
+			return b, row.Scan(&b.FirstSeq, &b.Index)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	next := 0
+	var at auditblock.IndexRow
+	switch err := t.tx.QueryRow(ctx, lastIndexRow, epoch).Scan(&at.Entry.Name, &at.Entry.Value, &at.FirstSeq); {
+	case err == nil:
+		next = auditblock.NextRow(rows, at)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return err
+	}
+	step := rows[next:min(len(rows), next+auditblock.StepRows(own))]
+	if len(step) > 0 {
+		names, values, seqs := make([]string, len(step)), make([]string, len(step)), make([]int64, len(step))
+		for i, r := range step {
+			names[i], values[i], seqs[i] = r.Entry.Name, r.Entry.Value, r.FirstSeq
+		}
+		if _, err := t.tx.Exec(ctx, insertIndexRows, epoch, names, values, seqs); err != nil {
+			return err
+		}
+	}
+	if next+len(step) < len(rows) {
+		return nil
+	}
+	epochs.Drop()
+	_, err = t.tx.Exec(ctx, insertEpoch, epoch, end)
+	return err
 }
 
 const blockColumns = `first_seq, last_seq, min_time, max_time`
@@ -144,7 +189,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []karte.AuditRecord) error
 		return err
 	}
 	return s.Write(ctx, func(kt karte.Tx) error {
-		return kt.(*tx).appendAndIndex(ctx, args, true)
+		return kt.(*tx).appendAndIndex(ctx, &s.epochs, args, true)
 	})
 }
 
@@ -176,7 +221,7 @@ func (s *Store) AppendAuditAfter(ctx context.Context, link func(last *karte.Audi
 		if err != nil {
 			return err
 		}
-		return t.appendAndIndex(ctx, args, false)
+		return t.appendAndIndex(ctx, &s.epochs, args, false)
 	})
 }
 

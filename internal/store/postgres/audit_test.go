@@ -39,15 +39,30 @@ func TestAudit(t *testing.T) {
 			Legacy: func(t *testing.T, recs []karte.AuditRecord) karte.AuditLog {
 				dsn := newDatabase(t)
 				legacy(t, dsn, recs)
-				st, err := postgres.Open(context.Background(), dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				return st
+				return openLog(t, dsn)
 			},
+			Count: func(ctx context.Context, query string) (n int64, err error) {
+				conn, err := pgx.Connect(ctx, dsn)
+				if err != nil {
+					return 0, err
+				}
+				defer conn.Close(context.WithoutCancel(ctx))
+				return n, conn.QueryRow(ctx, query).Scan(&n)
+			},
+			Reopen: func(t *testing.T) karte.AuditLog { return openLog(t, dsn) },
 		}
 	})
+}
+
+// openLog opens the store at dsn until the test ends.
+func openLog(t *testing.T, dsn string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // legacy makes a database of schema version 5, as kartehub left it before

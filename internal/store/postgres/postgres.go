@@ -10,12 +10,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/auditblock"
 )
 
 // Store is a karte.Store kept in a PostgreSQL database. It is safe for
 // concurrent use, also by several processes on one database.
 type Store struct {
 	pool *pgxpool.Pool
+	// epochs holds the rows of the audit index's epoch being indexed.
+	epochs auditblock.EpochCache
 }
 
 var _ karte.Store = (*Store)(nil)

@@ -6,9 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -100,7 +98,7 @@ func (s *Store) lastAppended(c *conn) (*karte.AuditRecord, error) {
 
 // insertBlock stores block b after the record numbered last, and then
 // takes the next step of indexing an epoch, if one is due.
-func insertBlock(c *conn, epochs *epochRows, last int64, b *auditblock.Block) error {
+func insertBlock(c *conn, epochs *auditblock.EpochCache, last int64, b *auditblock.Block) error {
 	if b.FirstSeq != last+1 {
 		return karte.Errorf(karte.Conflict, "audit record %d does not follow the last, %d", b.FirstSeq, last)
 	}
@@ -118,29 +116,15 @@ func insertBlock(c *conn, epochs *epochRows, last int64, b *auditblock.Block) er
 // (auditblock.EpochRecords; the package's tests make it small).
 var auditEpoch int64 = auditblock.EpochRecords
 
-// An epoch is indexed in steps, a few hundred rows with each append,
-// rather than all at once: its some seven thousand rows held one append
-// for 10-15 ms, and every request waiting for its audit event with it
-// (appends slower than 5 ms took 957 ms in all in one run of `kartehub
-// bench`, 347-411 ms in steps). A step inserts indexStepRows rows, plus
-// indexCatchUp times the rows of the append's own block, so that indexing
-// keeps ahead of appends however large they grow.
-var (
-	indexStepRows = 256
-	indexCatchUp  = 2
-)
-
 // indexEpoch takes a step of indexing the epoch after the last indexed
 // one, if it is due: if the blocks after the last epoch hold auditEpoch
-// records or more. It inserts the epoch's next rows of audit_block_index
-// in key order after those already there, and once they are all in, the
-// epoch into audit_epoch; until then searches read the epoch's blocks' idx
-// as they do the tail's. Where the step starts is read from the database,
-// so that a step lost with its transaction, or an epoch half done when the
-// server stopped, goes on from where the file says; epochs only saves
-// reading and sorting the epoch's rows again at every step. b is the block
-// the append adds.
-func indexEpoch(c *conn, epochs *epochRows, b *auditblock.Block) error {
+// records or more (see auditblock.StepRows). It inserts the epoch's next
+// rows of audit_block_index in key order after those already there, and
+// once they are all in, the epoch into audit_epoch. Where the step starts
+// is read from the database, so that a step lost with its transaction, or
+// an epoch half done when the server stopped, goes on from where the file
+// says. b is the block the append adds.
+func indexEpoch(c *conn, epochs *auditblock.EpochCache, b *auditblock.Block) error {
 	through, err := indexedThrough(c)
 	if err != nil || b.LastSeq-through < auditEpoch {
 		return err
@@ -149,7 +133,9 @@ func indexEpoch(c *conn, epochs *epochRows, b *auditblock.Block) error {
 	if err != nil || end == 0 {
 		return err
 	}
-	epoch, rows, err := epochs.get(c, through, endBlock)
+	epoch, rows, err := epochs.Rows(through, endBlock, func() ([]auditblock.Block, error) {
+		return epochBlocks(c, through, endBlock)
+	})
 	if err != nil {
 		return err
 	}
@@ -161,14 +147,14 @@ func indexEpoch(c *conn, epochs *epochRows, b *auditblock.Block) error {
 	if err != nil {
 		return err
 	}
-	step := rows[next:min(len(rows), next+indexStepRows+indexCatchUp*own)]
+	step := rows[next:min(len(rows), next+auditblock.StepRows(own))]
 	if err := insertIndexRows(c, epoch, step); err != nil {
 		return err
 	}
 	if next+len(step) < len(rows) {
 		return nil
 	}
-	epochs.drop()
+	epochs.Drop()
 	return c.exec(`INSERT OR IGNORE INTO audit_epoch (first_seq, last_seq) VALUES (?, ?)`, epoch, end)
 }
 
@@ -203,11 +189,7 @@ func nextEpochRow(c *conn, epoch int64, rows []auditblock.IndexRow) (int, error)
 	if err := done(st); err != nil {
 		return 0, err
 	}
-	i, found := slices.BinarySearchFunc(rows, last, auditblock.CompareRows)
-	if found {
-		i++
-	}
-	return i, nil
+	return auditblock.NextRow(rows, last), nil
 }
 
 // insertIndexRows inserts rows of audit_block_index of epoch, many to a
@@ -230,50 +212,18 @@ func insertIndexRows(c *conn, epoch int64, rows []auditblock.IndexRow) error {
 	return nil
 }
 
-// epochRows keeps the rows of the epoch being indexed, in key order, from
-// one step to the next. Blocks never change, so the rows of the blocks
-// from after through to endBlock are the same whenever they are read.
-type epochRows struct {
-	mu                sync.Mutex
-	through, endBlock int64
-	epoch             int64 // the first block's first record
-	rows              []auditblock.IndexRow
-}
-
-// get returns the epoch made of the blocks after through up to endBlock:
-// its first record, which keys its rows, and its rows, reading them if it
-// does not hold them.
-func (e *epochRows) get(c *conn, through, endBlock int64) (epoch int64, rows []auditblock.IndexRow, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.rows != nil && e.through == through && e.endBlock == endBlock {
-		return e.epoch, e.rows, nil
-	}
+// epochBlocks reads the blocks after through up to endBlock, with their
+// idx.
+func epochBlocks(c *conn, through, endBlock int64) ([]auditblock.Block, error) {
 	st, err := c.query(`SELECT first_seq, idx FROM audit_block WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq`, through, endBlock)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	var blocks []auditblock.Block
 	for st.Step() {
 		blocks = append(blocks, auditblock.Block{FirstSeq: st.ColumnInt64(0), Index: st.ColumnBlob(1, nil)})
 	}
-	if err := done(st); err != nil {
-		return 0, nil, err
-	}
-	if len(blocks) == 0 {
-		return 0, nil, fmt.Errorf("audit block %d is gone", endBlock)
-	}
-	epoch = blocks[0].FirstSeq
-	e.through, e.endBlock, e.epoch = through, endBlock, epoch
-	e.rows = append([]auditblock.IndexRow{}, auditblock.EpochRows(epoch, blocks)...)
-	return e.epoch, e.rows, nil
-}
-
-// drop forgets the rows of an epoch fully indexed.
-func (e *epochRows) drop() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.through, e.endBlock, e.epoch, e.rows = 0, 0, 0, nil
+	return blocks, done(st)
 }
 
 // indexedThrough returns the last record of the last indexed epoch, or 0.

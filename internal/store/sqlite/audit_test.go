@@ -33,8 +33,33 @@ func TestAudit(t *testing.T) {
 				legacy(t, path, recs)
 				return openAt(t, path)
 			},
+			Count: func(_ context.Context, query string) (int64, error) {
+				return countRaw(sqlite.AuditPath(path), query)
+			},
+			Reopen: func(t *testing.T) karte.AuditLog {
+				st.Close()
+				return openAt(t, path)
+			},
 		}
 	})
+}
+
+// countRaw runs a query of one integer on the database file at path.
+func countRaw(path, query string) (int64, error) {
+	db, err := sqlite3.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	st, _, err := db.Prepare(query)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if !st.Step() {
+		return 0, fmt.Errorf("%s: no row (%v)", query, st.Err())
+	}
+	return st.ColumnInt64(0), nil
 }
 
 // TestAuditTwoProcesses: two stores on one file, as a server and a

@@ -16,6 +16,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/store/auditblock"
 	"kartehub/internal/store/sqlsearch"
 )
 
@@ -45,7 +46,7 @@ type Store struct {
 	// committed (AppendAuditAfter).
 	auditTail atomic.Pointer[karte.AuditRecord]
 	// epochs holds the rows of the audit index's epoch being indexed.
-	epochs epochRows
+	epochs auditblock.EpochCache
 }
 
 // Open opens (creating if needed) the database file at path and its audit
