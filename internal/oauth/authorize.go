@@ -124,7 +124,17 @@ func (p *Provider) checkAuthorization(a *app, redirect string, q url.Values) (*a
 	if len(scope) == 0 {
 		return nil, "invalid_scope", "none of the scopes asked for may be granted to this app"
 	}
+	var launch *launchContext
+	if q.Has("launch") {
+		if !slices.ContainsFunc(scope, func(s karte.Scope) bool { return s.Raw == "launch" }) {
+			return nil, "invalid_scope", "an EHR launch needs the scope launch, allowed to the app"
+		}
+		if launch = p.st.takeLaunch(hashOf(q.Get("launch")), p.now()); launch == nil {
+			return nil, "invalid_request", "the launch is unknown, used or expired: launch the app from the EHR again"
+		}
+	}
 	return &authRequest{
+		launch:      launch,
 		app:         a,
 		redirectURI: redirect,
 		state:       q.Get("state"),
@@ -153,15 +163,15 @@ func covers(allowed []karte.Scope, s karte.Scope) bool {
 }
 
 // grantFor returns the scopes granted for a login with the patient in
-// context ("" for none). kartehub has no EHR launch and no encounter
-// context: launch and launch/encounter are never granted. Without a
-// patient, neither are launch/patient nor patient/ scopes, which would
-// allow nothing.
-func grantFor(scope []karte.Scope, patient string) []karte.Scope {
+// context ("" for none), launched from an EHR or not. launch is granted
+// only to an EHR launch, and launch/encounter never: kartehub has no
+// encounter context. Without a patient, neither launch/patient nor
+// patient/ scopes are granted, which would allow nothing.
+func grantFor(scope []karte.Scope, patient string, launched bool) []karte.Scope {
 	var out []karte.Scope
 	for _, s := range scope {
 		switch {
-		case s.Raw == "launch" || s.Raw == "launch/encounter":
+		case s.Raw == "launch" && !launched, s.Raw == "launch/encounter":
 		case patient == "" && (s.Raw == "launch/patient" || s.Level == karte.ScopePatient):
 		default:
 			out = append(out, s)
@@ -171,9 +181,22 @@ func grantFor(scope []karte.Scope, patient string) []karte.Scope {
 }
 
 // wantsPatient reports whether the login page asks for a patient: the app
-// was granted launch/patient.
+// was granted launch/patient, and no EHR launch gave one.
 func (r *authRequest) wantsPatient() bool {
-	return slices.ContainsFunc(r.scope, func(s karte.Scope) bool { return s.Raw == "launch/patient" })
+	return r.launch == nil && slices.ContainsFunc(r.scope, func(s karte.Scope) bool { return s.Raw == "launch/patient" })
+}
+
+// contextPatient is the patient in context: the EHR launch's, or the one
+// typed into the login form f if the page asked for one.
+func (r *authRequest) contextPatient(f url.Values) (patient string, ok bool) {
+	if r.launch != nil {
+		return r.launch.patient, true
+	}
+	if !r.wantsPatient() {
+		return "", true
+	}
+	patient = strings.TrimPrefix(strings.TrimSpace(f.Get("patient")), "Patient/")
+	return patient, patient == "" || fhirID.MatchString(patient)
 }
 
 // redirectError sends an error to the app's (checked) redirect URI.
@@ -268,15 +291,12 @@ func (p *Provider) stepLogin(w http.ResponseWriter, r *http.Request, req *authRe
 		name = name[:maxField]
 	}
 	req.lastName = name
-	patient := ""
-	if req.wantsPatient() {
-		patient = strings.TrimPrefix(strings.TrimSpace(f.Get("patient")), "Patient/")
-		if patient != "" && !fhirID.MatchString(patient) {
-			p.showStep(w, req, msgBadPatient, "")
-			return
-		}
+	patient, ok := req.contextPatient(f)
+	if !ok {
+		p.showStep(w, req, msgBadPatient, "")
+		return
 	}
-	if len(grantFor(req.scope, patient)) == 0 {
+	if len(grantFor(req.scope, patient, req.launch != nil)) == 0 {
 		p.showStep(w, req, msgNeedPatient, "")
 		return
 	}
@@ -401,7 +421,7 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, req *auth
 		redirectURI: req.redirectURI,
 		challenge:   req.challenge,
 		user:        userOf(l.Account, now),
-		scope:       joinScopes(grantFor(req.scope, patient)),
+		scope:       joinScopes(grantFor(req.scope, patient, req.launch != nil)),
 		patient:     patient,
 		nonce:       req.nonce,
 	}

@@ -37,12 +37,17 @@
 // login opens no session, and the person logs in again with the new
 // password and a fresh code.
 //
-// A person is granted the scopes asked for that the app may have. There
-// is no EHR launch and no encounter context: launch and launch/encounter
-// are never granted. For launch/patient the login page has a patient id
-// field; if it is left empty, launch/patient and the patient/ scopes are
-// not granted (and if that leaves nothing, the page asks for a patient). The patient id is not checked against the record at login:
-// package authz still applies the person's facilities on every access.
+// A person is granted the scopes asked for that the app may have. In an
+// EHR launch, the EHR first posts the patient open in it to the launch
+// endpoint with its own token, and opens the app with the launch
+// parameter it gets; the app asks for the scope launch, and its tokens
+// carry that patient. launch is granted only so; launch/encounter never
+// (there is no encounter context). In a standalone launch with
+// launch/patient, the login page has a patient id field; if it is left
+// empty, launch/patient and the patient/ scopes are not granted (and if
+// that leaves nothing, the page asks for a patient). The patient id is
+// not checked against the record, at launch or at login: package authz
+// still applies the person's facilities on every access.
 //
 // The code is 256 random bits, good once for 60 seconds, bound to the
 // client, the redirect URI, the code challenge, the scopes and the
@@ -110,5 +115,5 @@
 // would need shared state; run one. There is one signing key and no
 // rotation but replacing the key file (which ends every session). ID
 // tokens are signed ES256 or EdDSA, not RS256. There is no dynamic client
-// registration, EHR launch, consent memory, or confidential app.
+// registration, encounter context, consent memory, or confidential app.
 package oauth

@@ -24,6 +24,7 @@ func FuzzEndpoints(f *testing.F) {
 		{"/oauth/token", "grant_type=password&username=a&password=b"},
 		{"/oauth/revoke", "token=abc&token_type_hint=refresh_token"},
 		{"/oauth/introspect", "token=a.b.c&client_id=" + appID},
+		{"/oauth/launch", "patient=Patient/%2e%2e"},
 		{"/oauth/break-glass", "reason=%00&minutes=-1"},
 		{"/oauth/authorize", "response_type=code&client_id=" + appID + "&redirect_uri=" + url.QueryEscape(appRedirect) + "&code_challenge=x&code_challenge_method=plain"},
 		{"/oauth/authorize", "response_type=token&client_id=unknown&redirect_uri=javascript:alert(1)"},

@@ -144,6 +144,29 @@ func (p *Provider) endSession(r *http.Request, sid, why string) {
 	})
 }
 
+// bearer returns who presents the request's bearer access token, and a
+// person's session. If there is none, or it is not valid, it has written
+// the error.
+func (p *Provider) bearer(w http.ResponseWriter, r *http.Request) (*karte.Principal, *session, bool) {
+	token, ok := bearerToken(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kartehub"`)
+		writeError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_token", desc: "a bearer access token is required"})
+		return nil, nil, false
+	}
+	pr, s, err := p.verify(r.Context(), token)
+	if err != nil {
+		if !karte.IsKind(err, karte.Unauthorized) {
+			writeError(w, unavailable("the account cannot be read now"))
+			return nil, nil, false
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kartehub", error="invalid_token"`)
+		writeError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_token", desc: err.Error()})
+		return nil, nil, false
+	}
+	return pr, s, true
+}
+
 // bearerToken returns the token of an Authorization: Bearer header.
 func bearerToken(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -172,20 +195,8 @@ type breakGlassResponse struct {
 // authz). The grant is audited before it takes effect, and refused if it
 // cannot be.
 func (p *Provider) breakGlass(w http.ResponseWriter, r *http.Request) {
-	token, ok := bearerToken(r)
+	pr, s, ok := p.bearer(w, r)
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kartehub"`)
-		writeError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_token", desc: "a bearer access token is required"})
-		return
-	}
-	pr, s, err := p.verify(r.Context(), token)
-	if err != nil {
-		if !karte.IsKind(err, karte.Unauthorized) {
-			writeError(w, unavailable("the account cannot be read now"))
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kartehub", error="invalid_token"`)
-		writeError(w, &oauthError{status: http.StatusUnauthorized, code: "invalid_token", desc: err.Error()})
 		return
 	}
 	if s == nil {

@@ -157,8 +157,8 @@ type Provider struct {
 
 // endpoints are the provider's endpoints, as URLs or as paths.
 type endpoints struct {
-	authorize, token, revoke, introspect, logout, jwks, breakGlass string
-	openidConfig, smartConfig                                      string
+	authorize, token, revoke, introspect, launch, logout, jwks, breakGlass string
+	openidConfig, smartConfig                                              string
 }
 
 func newEndpoints(issuer, audience string) endpoints {
@@ -168,6 +168,7 @@ func newEndpoints(issuer, audience string) endpoints {
 		token:        o + "token",
 		revoke:       o + "revoke",
 		introspect:   o + "introspect",
+		launch:       o + "launch",
 		logout:       o + "logout",
 		jwks:         o + "jwks",
 		breakGlass:   o + "break-glass",
@@ -249,6 +250,7 @@ func New(cfg Config) (*Provider, error) {
 //	POST     <issuer path>/oauth/token
 //	POST     <issuer path>/oauth/revoke
 //	POST     <issuer path>/oauth/introspect
+//	POST     <issuer path>/oauth/launch
 //	GET/POST <issuer path>/oauth/logout
 //	POST     <issuer path>/oauth/break-glass
 //
@@ -263,6 +265,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p.path.token, p.token)
 	mux.HandleFunc("POST "+p.path.revoke, p.revoke)
 	mux.HandleFunc("POST "+p.path.introspect, p.introspect)
+	mux.HandleFunc("POST "+p.path.launch, p.launch)
 	mux.HandleFunc("GET "+p.path.logout, p.logout)
 	mux.HandleFunc("POST "+p.path.logout, p.logout)
 	mux.HandleFunc("POST "+p.path.breakGlass, p.breakGlass)

@@ -19,11 +19,13 @@ const (
 	maxCodes       = 10_000
 	maxSessions    = 100_000
 	maxRevoked     = 100_000
+	maxLaunches    = 10_000
 	maxOldRefresh  = 32               // superseded refresh tokens remembered per session, for reuse detection
 	requestTTL     = 15 * time.Minute // time enough to install an authenticator app
 	codeTTL        = 60 * time.Second
-	maxFormPosts   = 10 // posts of one login in progress
-	randomTokenLen = 32 // bytes: 256 bits
+	launchTTL      = 5 * time.Minute // from the EHR's launch to the app's authorization request
+	maxFormPosts   = 10              // posts of one login in progress
+	randomTokenLen = 32              // bytes: 256 bits
 )
 
 // hash is the SHA-256 of a code or refresh token: only hashes are kept, so
@@ -52,6 +54,7 @@ type state struct {
 	sessions map[string]*session
 	refresh  map[hash]*session // current and superseded refresh tokens
 	revoked  map[string]time.Time
+	launches map[hash]*launchContext
 }
 
 func newState(idle, maxAge time.Duration) *state {
@@ -63,6 +66,7 @@ func newState(idle, maxAge time.Duration) *state {
 		sessions: make(map[string]*session),
 		refresh:  make(map[hash]*session),
 		revoked:  make(map[string]time.Time),
+		launches: make(map[hash]*launchContext),
 	}
 }
 
@@ -79,7 +83,8 @@ type authRequest struct {
 	state       string
 	nonce       string
 	challenge   string
-	scope       []karte.Scope // requested and allowed for the app
+	scope       []karte.Scope  // requested and allowed for the app
+	launch      *launchContext // of an EHR launch; nil for a standalone one
 
 	// mu serialises the posts of one login, and guards what follows.
 	mu       sync.Mutex
@@ -151,15 +156,8 @@ func (s *session) touch(now time.Time) {
 func (st *state) addRequest(r *authRequest, now time.Time) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.requests) >= maxRequests {
-		for id, q := range st.requests {
-			if !now.Before(q.expires) {
-				delete(st.requests, id)
-			}
-		}
-		if len(st.requests) >= maxRequests {
-			return false
-		}
+	if !roomIn(st.requests, maxRequests, func(q *authRequest) bool { return !now.Before(q.expires) }) {
+		return false
 	}
 	st.requests[r.id] = r
 	return true
@@ -186,15 +184,8 @@ func (st *state) dropRequest(id string) {
 func (st *state) addCode(h hash, g *codeGrant, now time.Time) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.codes) >= maxCodes {
-		for k, c := range st.codes {
-			if !now.Before(c.expires) {
-				delete(st.codes, k)
-			}
-		}
-		if len(st.codes) >= maxCodes {
-			return false
-		}
+	if !roomIn(st.codes, maxCodes, func(c *codeGrant) bool { return !now.Before(c.expires) }) {
+		return false
 	}
 	st.codes[h] = g
 	return true
@@ -384,15 +375,8 @@ func (st *state) revoke(jti string, exp, now time.Time) bool {
 func (st *state) revokeLocked(jti string, exp, now time.Time) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.revoked) >= maxRevoked {
-		for k, t := range st.revoked {
-			if now.After(t) {
-				delete(st.revoked, k)
-			}
-		}
-		if len(st.revoked) >= maxRevoked {
-			return false
-		}
+	if !roomIn(st.revoked, maxRevoked, func(t time.Time) bool { return now.After(t) }) {
+		return false
 	}
 	st.revoked[jti] = exp
 	return true
@@ -404,4 +388,53 @@ func (st *state) isRevoked(jti string) bool {
 	_, ok := st.revoked[jti]
 	st.mu.RUnlock()
 	return ok
+}
+
+// launchContext is what an EHR launch gives the app it launches: the
+// patient open in the EHR, and who launched it.
+type launchContext struct {
+	patient string // a Patient id
+	by      string // the launching principal, for the audit trail
+	expires time.Time
+}
+
+// addLaunch stores a launch context under the hash of its launch
+// parameter, or reports false if too many are waiting.
+func (st *state) addLaunch(h hash, l *launchContext, now time.Time) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !roomIn(st.launches, maxLaunches, func(l *launchContext) bool { return !now.Before(l.expires) }) {
+		return false
+	}
+	st.launches[h] = l
+	return true
+}
+
+// takeLaunch uses up the unexpired launch context with hash h: a launch
+// parameter opens one authorization request. It returns nil if there is
+// none.
+func (st *state) takeLaunch(h hash, now time.Time) *launchContext {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	l := st.launches[h]
+	delete(st.launches, h)
+	if l == nil || !now.Before(l.expires) {
+		return nil
+	}
+	return l
+}
+
+// roomIn makes room for one more entry in m, which holds at most max, by
+// deleting the expired ones if it is full, and reports whether there is
+// room; st.mu must be held.
+func roomIn[K comparable, V any](m map[K]V, max int, expired func(V) bool) bool {
+	if len(m) < max {
+		return true
+	}
+	for k, v := range m {
+		if expired(v) {
+			delete(m, k)
+		}
+	}
+	return len(m) < max
 }

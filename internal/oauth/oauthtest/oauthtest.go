@@ -133,6 +133,9 @@ type App struct {
 	// Patient is typed into the login page's patient field, if it has
 	// one.
 	Patient string
+	// Launch is the launch parameter of an EHR launch ("" for a
+	// standalone launch).
+	Launch string
 	// Client carries the requests (its Transport is used, with a cookie
 	// jar of its own); nil means http.DefaultClient.
 	Client *http.Client
@@ -180,6 +183,9 @@ func Authorize(ctx context.Context, app App, u *User) (code, verifier string, er
 		"aud":                   {strings.TrimSuffix(app.Issuer, "/") + "/fhir"},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
+	}
+	if app.Launch != "" {
+		q.Set("launch", app.Launch)
 	}
 	b := browser(app.Client)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(app.Issuer, "/")+"/oauth/authorize?"+q.Encode(), nil)
