@@ -34,10 +34,13 @@ func LoadKey(dir string) (ed25519.PrivateKey, error) {
 	pubPath := filepath.Join(dir, PublicKeyFile)
 	key, err := readKey(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := os.Stat(pubPath); serr == nil {
+		if _, serr := os.Stat(pubPath); serr != nil {
+			key, err = createKey(path)
+		} else if key, err = readKey(path); errors.Is(err, fs.ErrNotExist) {
+			// Read again: a server starting at the same time may have made
+			// the key, then its public key, since the first read.
 			return nil, fmt.Errorf("audit key %s is missing but its public key %s is there: restore the key from a backup", path, pubPath)
 		}
-		key, err = createKey(path)
 	}
 	if err != nil {
 		return nil, err
