@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"kartehub/internal/karte"
@@ -20,12 +21,19 @@ import (
 // session that much more idle than it was, never less. A write that fails
 // is logged: the session goes on in memory.
 type keeper struct {
-	store karte.SessionStore
-	log   *slog.Logger
+	store  karte.SessionStore
+	log    *slog.Logger
+	pruned atomic.Int64 // when expired sessions and revocations were last deleted, Unix nanoseconds
 }
 
 // keepIdleEvery is how much use of a session, at most, a restart forgets.
 const keepIdleEvery = time.Minute
+
+// pruneEvery is how often, at most, opening a session also deletes the
+// stored sessions and revocations past their end, which a server that
+// runs for months would otherwise gather (sessions that went idle and
+// were never looked up again are not deleted one by one).
+const pruneEvery = time.Hour
 
 // put writes s as it is now, unless it has ended; saving s serialises
 // the writes of one session, so that an older state never overwrites a
@@ -46,6 +54,25 @@ func (k *keeper) put(st *state, s *session) {
 	s.saved.Store(stored.LastUsed.UnixNano())
 	if err := k.store.PutSession(context.Background(), stored); err != nil {
 		k.log.Error("oauth: a session could not be stored; a restart would end it", "err", err)
+	}
+}
+
+// opened writes the new session s, and prunes the store if it is time.
+func (k *keeper) opened(st *state, s *session, now time.Time) {
+	if k == nil {
+		return
+	}
+	k.put(st, s)
+	last := k.pruned.Load()
+	if now.UnixNano()-last < int64(pruneEvery) || !k.pruned.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	ctx := context.Background()
+	if _, err := k.store.Sessions(ctx, now); err != nil {
+		k.log.Error("oauth: expired sessions could not be deleted", "err", err)
+	}
+	if _, err := k.store.Revoked(ctx, now); err != nil {
+		k.log.Error("oauth: expired revocations could not be deleted", "err", err)
 	}
 }
 
@@ -111,6 +138,7 @@ func (k *keeper) restore(ctx context.Context, st *state, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	k.pruned.Store(now.UnixNano())
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for jti, exp := range revoked {

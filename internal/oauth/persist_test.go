@@ -95,3 +95,18 @@ func TestIdleSessionEndsAcrossRestart(t *testing.T) {
 		t.Fatalf("stored sessions after an idle one was dropped: %d, %v", len(left), err)
 	}
 }
+
+// TestStoredSessionsPruned: a server that runs on deletes the stored
+// sessions past their end, though nobody looked them up again.
+func TestStoredSessionsPruned(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	u := e.person(t, "ishii")
+	e.login(t, u, "openid user/*.rs")
+	e.clock.Add(oauth.DefaultSessionMax + time.Hour)
+	e.login(t, u, "openid user/*.rs")
+	stored, err := e.store.Sessions(ctx, time.Time{})
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("stored sessions: %d, %v; want the new one alone", len(stored), err)
+	}
+}

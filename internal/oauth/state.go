@@ -224,7 +224,7 @@ const (
 func (st *state) redeem(h hash, s *session, now time.Time) redeemResult {
 	res, ended := st.redeemLocked(h, s, now)
 	if res == redeemed {
-		st.keep.put(st, s)
+		st.keep.opened(st, s, now)
 	}
 	st.keep.remove(ended)
 	return res
