@@ -59,11 +59,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 
 // introspection describes token, and says whose it is for the audit trail.
 func (p *Provider) introspection(r *http.Request, token string) (introspection, string) {
-	pr, _, err := p.verify(r.Context(), token)
-	if err != nil {
-		return introspection{}, ""
-	}
-	v, err := p.parseAccess(token, p.now())
+	v, pr, _, err := p.verifyClaims(r.Context(), token)
 	if err != nil {
 		return introspection{}, ""
 	}

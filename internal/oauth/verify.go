@@ -41,22 +41,28 @@ func (p *Provider) Verify(ctx context.Context, token string) (*karte.Principal, 
 
 // verify is Verify, also returning a person's session.
 func (p *Provider) verify(ctx context.Context, token string) (*karte.Principal, *session, error) {
+	_, pr, s, err := p.verifyClaims(ctx, token)
+	return pr, s, err
+}
+
+// verifyClaims is verify, also returning the token's checked claims.
+func (p *Provider) verifyClaims(ctx context.Context, token string) (*verified, *karte.Principal, *session, error) {
 	now := p.now()
 	key := hashOf(token)
 	v := p.tokens.get(key)
 	if v == nil {
 		var err error
 		if v, err = p.parseAccess(token, now); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		p.tokens.put(key, v, now)
 	}
 	switch {
 	case now.After(v.exp.Add(leeway)):
 		p.tokens.drop(key)
-		return nil, nil, unauthorized("token expired")
+		return nil, nil, nil, unauthorized("token expired")
 	case p.st.isRevoked(v.std.ID):
-		return nil, nil, unauthorized("token revoked")
+		return nil, nil, nil, unauthorized("token revoked")
 	}
 	var pr *karte.Principal
 	var s *session
@@ -69,7 +75,7 @@ func (p *Provider) verify(ctx context.Context, token string) (*karte.Principal, 
 	if karte.IsKind(err, karte.Unauthorized) {
 		p.tokens.drop(key)
 	}
-	return pr, s, err
+	return v, pr, s, err
 }
 
 // userPrincipal is the principal of a person's token, whose session must
