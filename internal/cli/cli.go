@@ -6,14 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kartehub/internal/record"
-	"kartehub/internal/search"
-	"kartehub/internal/searchparam"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 
 	"kartehub/internal/karte"
+	"kartehub/internal/record"
+	"kartehub/internal/search"
+	"kartehub/internal/searchparam"
 	"kartehub/internal/store/postgres"
 	"kartehub/internal/store/sqlite"
 )
@@ -48,15 +49,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
 	case "import":
-		return runImport(ctx, rest, stdout, stderr)
+		return runImport(commandAuthor(ctx, "import"), rest, stdout, stderr)
 	case "bench":
-		return runBench(ctx, rest, stdout, stderr)
+		return runBench(commandAuthor(ctx, "bench"), rest, stdout, stderr)
 	case "synth":
 		return runSynth(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "admin":
-		return runAdmin(ctx, rest, stdout, stderr)
+		return runAdmin(commandAuthor(ctx, "admin"), rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "kartehub", version)
 		return nil
@@ -142,6 +143,17 @@ func redact(dsn string) string {
 }
 
 var version = "0.1.0-dev"
+
+// commandAuthor returns a copy of ctx whose writes are made by the
+// kartehub command name, as the operating-system user who runs it: the
+// author that the versions it writes keep.
+func commandAuthor(ctx context.Context, name string) context.Context {
+	a := karte.Author{Kind: karte.AuthorProcess, ID: "kartehub " + name}
+	if u, err := user.Current(); err == nil {
+		a.Name = u.Username
+	}
+	return karte.WithAuthor(ctx, a)
+}
 
 // newRecord returns the record service on st, indexing every write for
 // search with the R4 search parameters.

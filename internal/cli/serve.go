@@ -107,7 +107,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer srv.Close()
 	if *demo && fresh {
-		if err := loadDemo(ctx, st, sf.data, srv.Accounts, *demoPatients, stdout, stderr); err != nil {
+		if err := loadDemo(commandAuthor(ctx, "serve --demo"), st, sf.data, srv.Accounts, *demoPatients, stdout, stderr); err != nil {
 			return err
 		}
 	}

@@ -128,6 +128,9 @@ func historyEntry(base string, v *karte.Resource) *fhir.Object {
 		url = v.Type
 	}
 	req.Set("url", url)
+	if ext := authorExtension(v.Author); ext != nil {
+		req.Set("extension", []fhir.Value{ext})
+	}
 	e.Set("request", req)
 	resp := &fhir.Object{}
 	resp.Set("status", statusText(v))
@@ -145,4 +148,54 @@ func statusText(v *karte.Resource) string {
 		return "201 Created"
 	}
 	return "200 OK"
+}
+
+// AuthorExtension is the URL of the extension on a history entry's request
+// that names who made the version (karte.Author). It holds "who", a
+// Reference to the person's FHIR resource if known, with the account,
+// client or process as its identifier, and "app", the client_id of the
+// application a user acted through, if any.
+const AuthorExtension = "urn:kartehub:StructureDefinition:version-author"
+
+// The identifier systems of AuthorExtension's "who", by Author.Kind. An
+// account's identifier is its login name, as in audit events.
+var authorSystems = map[string]string{
+	karte.AuthorUser:    "urn:kartehub:account",
+	karte.AuthorClient:  "urn:kartehub:client",
+	karte.AuthorProcess: "urn:kartehub:process",
+}
+
+// authorExtension renders a as an AuthorExtension, or nil if a is zero.
+func authorExtension(a karte.Author) *fhir.Object {
+	if a.IsZero() {
+		return nil
+	}
+	ident := &fhir.Object{}
+	if sys := authorSystems[a.Kind]; sys != "" {
+		ident.Set("system", sys)
+	}
+	ident.Set("value", a.ID)
+	who := &fhir.Object{}
+	if a.Person != "" {
+		who.Set("reference", a.Person)
+	}
+	who.Set("identifier", ident)
+	if a.Name != "" {
+		who.Set("display", a.Name)
+	}
+	parts := []fhir.Value{valueExtension("who", "valueReference", who)}
+	if a.App != "" {
+		parts = append(parts, valueExtension("app", "valueString", a.App))
+	}
+	ext := &fhir.Object{}
+	ext.Set("url", AuthorExtension)
+	ext.Set("extension", parts)
+	return ext
+}
+
+func valueExtension(url, key string, v fhir.Value) *fhir.Object {
+	e := &fhir.Object{}
+	e.Set("url", url)
+	e.Set(key, v)
+	return e
 }

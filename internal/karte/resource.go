@@ -10,6 +10,10 @@ type Resource struct {
 	LastUpdated time.Time // server time of the write, at millisecond precision
 	Deleted     bool      // this version records a deletion; Body is nil
 	Method      string    // HTTP method that made this version: POST, PUT, PATCH or DELETE
+	// Author is who made this version, kept with it in the same commit:
+	// the "who entered" of a true record. Zero for versions written before
+	// authors were kept.
+	Author Author
 	// Body is the resource as JSON, meta.versionId and meta.lastUpdated
 	// included. Engines store and return it byte for byte.
 	Body []byte

@@ -2,12 +2,12 @@ package record
 
 import (
 	"context"
-	"kartehub/internal/search"
 	"strconv"
 	"time"
 
 	"kartehub/internal/fhir"
 	"kartehub/internal/karte"
+	"kartehub/internal/search"
 )
 
 // Service runs FHIR interactions on a store. It is safe for concurrent use.

@@ -79,7 +79,7 @@ func put(ctx context.Context, tx karte.Tx, cur *karte.Resource, typ, id string, 
 	}
 	r := &karte.Resource{
 		Type: typ, ID: id, VersionID: version, LastUpdated: at, Method: method,
-		Body: d.encode(id, version, at),
+		Author: karte.AuthorFrom(ctx), Body: d.encode(id, version, at),
 	}
 	if err := tx.Put(ctx, r, d.index()); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func remove(ctx context.Context, tx karte.Tx, cur *karte.Resource, at time.Time)
 		return nil, err
 	}
 	r := &karte.Resource{Type: cur.Type, ID: cur.ID, VersionID: cur.VersionID + 1, LastUpdated: at,
-		Method: "DELETE", Deleted: true}
+		Method: "DELETE", Deleted: true, Author: karte.AuthorFrom(ctx)}
 	if err := tx.Put(ctx, r, nil); err != nil {
 		return nil, err
 	}

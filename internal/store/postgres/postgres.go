@@ -51,7 +51,9 @@ func (s *Store) Close() error {
 
 // versionColumns are the columns scanVersion reads, from resource_version
 // aliased v.
-const versionColumns = `v.seq, v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.body`
+const versionColumns = `v.seq, v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.body,
+	coalesce(v.author_kind, ''), coalesce(v.author_id, ''), coalesce(v.author_person, ''),
+	coalesce(v.author_name, ''), coalesce(v.author_app, '')`
 
 // selectCurrent reads the current version in one round trip.
 const selectCurrent = `SELECT ` + versionColumns + `
@@ -68,7 +70,9 @@ WHERE v.type = $1 AND v.id = $2 AND v.version = $3`
 func scanVersion(row pgx.Row, extra ...any) (*karte.Resource, error) {
 	var r karte.Resource
 	var ms int64
-	dest := append([]any{&r.Seq, &r.Type, &r.ID, &r.VersionID, &ms, &r.Deleted, &r.Method, &r.Body}, extra...)
+	a := &r.Author
+	dest := append([]any{&r.Seq, &r.Type, &r.ID, &r.VersionID, &ms, &r.Deleted, &r.Method, &r.Body,
+		&a.Kind, &a.ID, &a.Person, &a.Name, &a.App}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -16,8 +16,9 @@ import (
 // sorts as a new resource, as in SQLite, whose live row a deletion
 // removes); other versions keep it.
 const insertVersion = `WITH v AS (
-	INSERT INTO resource_version (type, id, version, last_updated, deleted, method, body)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	INSERT INTO resource_version (type, id, version, last_updated, deleted, method, body,
+		author_kind, author_id, author_person, author_name, author_app)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13)
 	RETURNING seq
 )
 INSERT INTO resource (type, id, version, seq, deleted, rkey, last_updated)
@@ -46,9 +47,10 @@ func (t *tx) Put(ctx context.Context, r *karte.Resource, ix *karte.Index) error 
 	if r.Deleted {
 		body = nil
 	}
+	a := r.Author
 	b := &pgx.Batch{}
 	b.Queue(insertVersion, r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, body,
-		sqlsearch.ResourceKey(r.Type, r.ID))
+		sqlsearch.ResourceKey(r.Type, r.ID), a.Kind, a.ID, a.Person, a.Name, a.App)
 	b.Queue(`DELETE FROM resource_identifier WHERE type = $1 AND id = $2`, r.Type, r.ID)
 	if !r.Deleted && ix != nil && len(ix.Identifiers) > 0 {
 		systems, values := make([]string, len(ix.Identifiers)), make([]string, len(ix.Identifiers))

@@ -189,7 +189,8 @@ func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (r *ka
 	return r, err
 }
 
-const versionColumns = `v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.body, v.seq`
+const versionColumns = `v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.body, v.seq,
+	v.author_kind, v.author_id, v.author_person, v.author_name, v.author_app`
 
 func scanVersion(st *sqlite3.Stmt) *karte.Resource {
 	r := &karte.Resource{
@@ -200,6 +201,10 @@ func scanVersion(st *sqlite3.Stmt) *karte.Resource {
 		Deleted:     st.ColumnBool(4),
 		Method:      st.ColumnText(5),
 		Seq:         st.ColumnInt64(7),
+		Author: karte.Author{
+			Kind: st.ColumnText(8), ID: st.ColumnText(9), Person: st.ColumnText(10),
+			Name: st.ColumnText(11), App: st.ColumnText(12),
+		},
 	}
 	if st.ColumnType(6) != sqlite3.NULL {
 		r.Body = st.ColumnBlob(6, nil)

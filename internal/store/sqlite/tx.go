@@ -48,9 +48,12 @@ func (t *tx) Put(_ context.Context, r *karte.Resource, ix *karte.Index) error {
 	if r.Deleted {
 		r.Body = nil // a deletion has no content, whatever the caller left here
 	}
-	err := t.c.exec(`INSERT INTO resource_version (rkey, type, id, version, last_updated, deleted, method, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		sqlsearch.ResourceKey(r.Type, r.ID), r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, r.Body)
+	a := &r.Author
+	err := t.c.exec(`INSERT INTO resource_version (rkey, type, id, version, last_updated, deleted, method, body,
+			author_kind, author_id, author_person, author_name, author_app)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sqlsearch.ResourceKey(r.Type, r.ID), r.Type, r.ID, r.VersionID, r.LastUpdated.UnixMilli(), r.Deleted, r.Method, r.Body,
+		a.Kind, a.ID, a.Person, a.Name, a.App)
 	if isConstraint(err) {
 		return karte.Errorf(karte.Conflict, "%s/%s already has version %d", r.Type, r.ID, r.VersionID)
 	}

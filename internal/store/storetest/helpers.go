@@ -118,6 +118,9 @@ func checkResource(t *testing.T, got, want *karte.Resource) {
 	if !bytes.Equal(got.Body, want.Body) {
 		diffs = append(diffs, fmt.Sprintf("Body %.200q, want %.200q", got.Body, want.Body))
 	}
+	if got.Author != want.Author {
+		diffs = append(diffs, fmt.Sprintf("Author %+v, want %+v", got.Author, want.Author))
+	}
 	if want.Seq != 0 && got.Seq != want.Seq {
 		diffs = append(diffs, fmt.Sprintf("Seq %d, want %d", got.Seq, want.Seq))
 	}

@@ -39,6 +39,7 @@ var suite = []struct {
 	{"PutAfterDelete", testPutAfterDelete},
 	{"NotFound", testNotFound},
 	{"NilIndex", testNilIndex},
+	{"Author", testAuthor},
 
 	// Write: atomicity and the view inside a transaction.
 	{"FnErrorKeepsNothing", testFnErrorKeepsNothing},

@@ -278,3 +278,44 @@ func testNilIndex(t *testing.T, open opener) {
 		t.Fatalf("identifier of version 2 still found after a version with a nil index: %v", ids)
 	}
 }
+
+// testAuthor: each version keeps its own Author, deletions included, and
+// every read of the version returns it; a version written without one
+// reads back without one.
+func testAuthor(t *testing.T, open opener) {
+	s := openStore(t, open)
+	nurse := karte.Author{Kind: karte.AuthorUser, ID: "sato", Person: "Practitioner/dr-sato", Name: "佐藤 花子", App: "bedside-app"}
+	lab := karte.Author{Kind: karte.AuthorClient, ID: "lab-gateway", Name: "検査部門システム"}
+	vs := []*karte.Resource{
+		version("Patient", "p1", 1, at(0)),
+		version("Patient", "p1", 2, at(1)),
+		version("Patient", "p1", 3, at(2)),
+		deletion("Patient", "p1", 4, at(3)),
+	}
+	vs[0].Author = karte.Author{Kind: karte.AuthorProcess, ID: "kartehub import", Name: "root"}
+	vs[1].Author = nurse
+	// vs[2] has no author.
+	vs[3].Author = lab
+	for _, v := range vs {
+		put(t, s, v)
+	}
+	for _, v := range vs {
+		got, err := s.VRead(t.Context(), "Patient", "p1", v.VersionID)
+		if v.Deleted {
+			wantKind(t, "vread of the deletion", err, karte.Gone)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		checkResource(t, got, v)
+	}
+	cur, err := s.Read(t.Context(), "Patient", "p1")
+	wantKind(t, "read of the deleted resource", err, karte.Gone)
+	checkResource(t, cur, vs[3])
+	page := history(t, s, karte.HistoryQuery{Type: "Patient", ID: "p1"})
+	if len(page.Versions) != len(vs) {
+		t.Fatalf("history: %d versions, want %d", len(page.Versions), len(vs))
+	}
+	for i, got := range page.Versions {
+		checkResource(t, got, vs[len(vs)-1-i])
+	}
+}
