@@ -24,7 +24,7 @@ const usage = `kartehub: a clinical data hub (FHIR R4) in one binary
 Usage:
   kartehub serve  [--demo] [--data DIR | --database URL] [--http ADDR]
                   [--tls-cert FILE --tls-key FILE | --tls-self-signed] [--tls-client-ca FILE]
-                  [--tls-min 1.2|1.3] [--insecure-http] [--base-url URL]
+                  [--tls-min 1.2|1.3] [--insecure-http] [--base-url URL] [--apps FILE]
   kartehub import [--data DIR | --database URL | --url FHIR_BASE] PATH...
   kartehub bench  [--synthea DIR] [--duration D]
   kartehub bench search [--patients N] [--data DIR] [--runs N]

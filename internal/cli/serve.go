@@ -18,6 +18,7 @@ import (
 	"kartehub/internal/account"
 	"kartehub/internal/karte"
 	"kartehub/internal/listen"
+	"kartehub/internal/oauth"
 	"kartehub/internal/server"
 )
 
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by a CA in this file, PEM (mutual TLS)")
 	tlsMin := fs.String("tls-min", "1.2", "lowest TLS version accepted: 1.2 or 1.3 (1.3 is preferred whenever the client has it)")
 	insecureHTTP := fs.Bool("insecure-http", false, "allow plain, unencrypted HTTP on an address that is not loopback (e.g. behind a TLS proxy on a trusted network)")
+	appsFile := fs.String("apps", "", "SMART apps that people may log in through: a JSON file of their client metadata (client_id, client_name, redirect_uris, post_logout_redirect_uris, scope); see docs/oauth.md")
 	demo := fs.Bool("demo", false, "try kartehub: on loopback only, load demo facilities, users and synthetic patients into a new data directory (default ./kartehub-demo), and print how to log in")
 	demoPatients := fs.Int("demo-patients", 200, "synthetic patients that --demo loads")
 	if err := parse(fs, args); err != nil {
@@ -71,6 +73,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case !lc.TLS() && minTLS != tls.VersionTLS12:
 		return errors.New("--tls-min needs TLS: give --tls-cert and --tls-key, or --tls-self-signed")
 	}
+	apps, err := readApps(*appsFile)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	st, where, err := sf.open(ctx)
 	if err != nil {
@@ -101,7 +107,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	srv, err := server.New(ctx, server.Config{Store: st, Dir: sf.data, Log: log, BaseURL: base,
-		Accounts: account.Config{PasswordOnly: *demo}})
+		Accounts: account.Config{PasswordOnly: *demo}, Apps: apps})
 	if err != nil {
 		return err
 	}
@@ -237,6 +243,23 @@ func bootstrapAdmin(ctx context.Context, st karte.Store, dir string, stdout io.W
 	fmt.Fprintf(stdout, "Created the administrator account %q with the one-time password\n\n    %s\n\n"+
 		"It is shown only this once. Change it and enrol a TOTP authenticator at the first login.\n", login, pw)
 	return nil
+}
+
+// readApps reads the apps file named by --apps, if any.
+func readApps(name string) ([]oauth.App, error) {
+	if name == "" {
+		return nil, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("--apps: %w", err)
+	}
+	defer f.Close()
+	apps, err := oauth.ReadApps(f)
+	if err != nil {
+		return nil, fmt.Errorf("--apps %s: %w", name, err)
+	}
+	return apps, nil
 }
 
 // checkBaseURL validates --base-url: an absolute http(s) URL, kept without

@@ -19,10 +19,10 @@
 //
 // # People: authorization code with PKCE
 //
-// Apps are configured (Config.Apps), not registered in the database:
-// karte.Client is for systems and has no redirect URIs. An app is a public
-// client: its client_id, exact redirect URIs and the scopes it may ask
-// for. The built-in console (ConsoleClientID) is always there. PKCE with
+// Apps are configured (Config.Apps, read from an apps file by ReadApps),
+// not registered in the database: karte.Client is for systems and has no
+// redirect URIs. An app is a public client: its client_id, exact redirect
+// URIs and the scopes it may ask for. The built-in console (ConsoleClientID) is always there. PKCE with
 // S256 is required (plain is refused), the redirect URI must be one of the
 // app's exactly, and errors go to it only once the client_id and redirect
 // URI are known to be right (otherwise a page says what is wrong).
