@@ -223,3 +223,47 @@ func referenceType(ref string) string {
 	}
 	return typ
 }
+
+// Scope is whose an AuditEvent is, for showing it only to the auditors of
+// some facilities: the patients it names, and the facilities its user
+// acted from.
+type Scope struct {
+	// Patients are the Patient references of the event, without versions
+	// ("Patient/123"), as IndexPatient holds them.
+	Patients []string
+	// Facilities are the ids of the Organizations that the event's agents
+	// were located at (agent.location, "Organization/hub": the user's
+	// facility).
+	Facilities []string
+}
+
+// EventScope returns the Scope of an AuditEvent. It fails as Index does.
+func EventScope(event []byte) (Scope, error) {
+	entries, err := Index(event)
+	if err != nil {
+		return Scope{}, err
+	}
+	var sc Scope
+	for _, e := range entries {
+		if e.Name == IndexPatient {
+			sc.Patients = append(sc.Patients, e.Value)
+		}
+	}
+	var in struct {
+		Agent []struct {
+			Location *reference `json:"location"`
+		} `json:"agent"`
+	}
+	if err := json.Unmarshal(event, &in); err != nil {
+		return Scope{}, fmt.Errorf("audit event: %w", err)
+	}
+	for _, a := range in.Agent {
+		if a.Location == nil {
+			continue
+		}
+		if id, ok := strings.CutPrefix(versionless(a.Location.Reference), "Organization/"); ok && id != "" && !slices.Contains(sc.Facilities, id) {
+			sc.Facilities = append(sc.Facilities, id)
+		}
+	}
+	return sc, nil
+}

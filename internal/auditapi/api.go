@@ -1,6 +1,7 @@
 package auditapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,13 @@ type Options struct {
 	Location *time.Location
 	// Log receives the errors that clients are not shown (nothing if nil).
 	Log *slog.Logger
+	// Patients, if set, limits each request to what the authorisation
+	// decision in its context (karte.DecisionFrom) admits: under a facility
+	// filter, the events that name a patient the filter admits, or whose
+	// user acted from one of its facilities. A request without a decision,
+	// or under the patient or query limits of a SMART scope, sees nothing.
+	// Nil: every request sees the whole trail (tools and tests).
+	Patients PatientScope
 }
 
 // Handler serves the AuditEvent endpoints of the FHIR API from an audit
@@ -32,24 +40,26 @@ type Options struct {
 // and its only version, _history/1). Every other method is refused with
 // 405: audit events are created by the server alone, and never change.
 type Handler struct {
-	log    karte.AuditSearcher
-	base   string
-	prefix string
-	loc    *time.Location
-	logger *slog.Logger
-	mux    *http.ServeMux
+	log      karte.AuditSearcher
+	base     string
+	prefix   string
+	loc      *time.Location
+	logger   *slog.Logger
+	patients PatientScope
+	mux      *http.ServeMux
 }
 
 // New returns a Handler for the AuditEvents of log under prefix, the path
 // of the FHIR base ("/fhir").
 func New(log karte.AuditSearcher, prefix string, opts Options) *Handler {
 	h := &Handler{
-		log:    log,
-		base:   strings.TrimSuffix(opts.Base, "/"),
-		prefix: strings.TrimSuffix(prefix, "/"),
-		loc:    opts.Location,
-		logger: opts.Log,
-		mux:    http.NewServeMux(),
+		log:      log,
+		base:     strings.TrimSuffix(opts.Base, "/"),
+		prefix:   strings.TrimSuffix(prefix, "/"),
+		loc:      opts.Location,
+		logger:   opts.Log,
+		patients: opts.Patients,
+		mux:      http.NewServeMux(),
 	}
 	if h.loc == nil {
 		h.loc = time.Local
@@ -110,18 +120,23 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	sc, err := h.scopeOf(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	total := int64(-1)
-	if s.Total {
+	// A scoped total would have to read every match: none is given.
+	if s.Total && sc == nil {
 		if total, err = h.log.CountAudit(ctx, s.Query); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	var recs []karte.AuditRecord
+	var next int64
 	if s.Count > 0 {
-		q := s.Page()
-		q.Limit = s.Count + 1 // one more tells whether there is a next page
-		if recs, err = h.log.SearchAudit(ctx, q); err != nil {
+		if recs, next, err = h.page(ctx, *s, sc); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -134,14 +149,13 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		b.Set("total", fhir.Number(strconv.FormatInt(total, 10)))
 	}
 	links := []fhir.Value{link("self", base+"/AuditEvent", params)}
-	if len(recs) > s.Count {
-		recs = recs[:s.Count]
-		next := url.Values{}
+	if next > 0 {
+		q := url.Values{}
 		for k, v := range params {
-			next[k] = v
+			q[k] = v
 		}
-		next.Set("_cursor", strconv.FormatInt(recs[len(recs)-1].Seq, 10))
-		links = append(links, link("next", base+"/AuditEvent", next))
+		q.Set("_cursor", strconv.FormatInt(next, 10))
+		links = append(links, link("next", base+"/AuditEvent", q))
 	}
 	b.Set("link", links)
 	if len(recs) > 0 {
@@ -161,6 +175,43 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		b.Set("entry", entries)
 	}
 	fhirapi.WriteJSON(w, r, http.StatusOK, b)
+}
+
+// page returns the records of one page of s that sc admits (all, for a
+// nil sc), and the cursor of the next page, 0 if there is none.
+func (h *Handler) page(ctx context.Context, s Search, sc *scope) ([]karte.AuditRecord, int64, error) {
+	limit := s.Count + 1 // one more tells whether there is a next page
+	if sc != nil {
+		limit = max(limit, min(200, scanBudget))
+	}
+	var recs []karte.AuditRecord
+	for read := 0; ; {
+		q := s.Page()
+		q.Limit = limit
+		got, err := h.log.SearchAudit(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		read += len(got)
+		kept := got
+		if sc != nil {
+			if kept, err = sc.keep(ctx, got); err != nil {
+				return nil, 0, err
+			}
+		}
+		recs = append(recs, kept...)
+		switch {
+		case len(recs) > s.Count:
+			recs = recs[:s.Count]
+			return recs, recs[len(recs)-1].Seq, nil
+		case len(got) < limit:
+			return recs, 0, nil
+		}
+		s.Cursor = got[len(got)-1].Seq
+		if read >= scanBudget {
+			return recs, s.Cursor, nil
+		}
+	}
 }
 
 func link(rel, path string, params url.Values) *fhir.Object {
@@ -191,6 +242,10 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, karte.Errorf(karte.NotFound, "AuditEvent/%s: not found", id))
 		return
 	}
+	if err := h.admit(r.Context(), recs[0]); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	res, err := resource(recs[0])
 	if err != nil {
 		h.fail(w, r, err)
@@ -199,6 +254,23 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", `W/"1"`)
 	w.Header().Set("Last-Modified", recs[0].Time.UTC().Format(http.TimeFormat))
 	fhirapi.WriteJSON(w, r, http.StatusOK, res)
+}
+
+// admit returns nil if the request of ctx may see rec, and why not
+// otherwise.
+func (h *Handler) admit(ctx context.Context, rec karte.AuditRecord) error {
+	sc, err := h.scopeOf(ctx)
+	if err != nil || sc == nil {
+		return err
+	}
+	kept, err := sc.keep(ctx, []karte.AuditRecord{rec})
+	if err != nil {
+		return err
+	}
+	if len(kept) == 0 {
+		return karte.Errorf(karte.Forbidden, "AuditEvent/%d is outside what this access allows: %s", rec.Seq, sc.describe())
+	}
+	return nil
 }
 
 // Resource returns the AuditEvent of rec as the API serves it: the stored

@@ -6,6 +6,10 @@
 // refused with 405: only the server records audit events, and the trail is
 // append-only.
 //
-// The Handler does not authorise: whatever mounts it must let only the
-// auditor role reach it (the audit trail names every patient and user).
+// The Handler does not decide who may search: whatever mounts it must let
+// only the auditor role reach it, and hand it the decision in the
+// request's context (karte.WithDecision; guard.Authorize does both). With
+// Options.Patients it applies that decision's facility filter: an auditor
+// sees the events of their facilities' patients and of the people who
+// acted from their facilities (scope.go).
 package auditapi

@@ -93,7 +93,9 @@ func RequireRole(role string, fail ErrorWriter, next http.Handler) http.Handler 
 // Authorize returns a handler that serves next only if a allows the
 // request's principal the interaction that classify names, on typ; others
 // get 403 from fail. It guards handlers that do not go through the record
-// service, which asks the authoriser itself. It goes inside Authenticate.
+// service, which asks the authoriser itself, and hands them the decision
+// in the request's context (karte.DecisionFrom), whose limits they apply.
+// It goes inside Authenticate.
 func Authorize(a karte.Authorizer, typ string, classify Classifier, fail ErrorWriter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, _ := classify(r)
@@ -103,7 +105,7 @@ func Authorize(a karte.Authorizer, typ string, classify Classifier, fail ErrorWr
 			fail(w, r, karte.Errorf(karte.Forbidden, "%s", d.Reason))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(karte.WithDecision(r.Context(), d)))
 	})
 }
 

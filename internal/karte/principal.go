@@ -301,6 +301,21 @@ type Decision struct {
 	BreakGlassNote string
 }
 
+type decisionKey struct{}
+
+// WithDecision returns a copy of ctx that carries d, the decision that
+// allowed the request, for handlers that apply its limits to data kept
+// outside the record (the audit trail).
+func WithDecision(ctx context.Context, d Decision) context.Context {
+	return context.WithValue(ctx, decisionKey{}, d)
+}
+
+// DecisionFrom returns the decision that ctx carries, and false if none.
+func DecisionFrom(ctx context.Context) (Decision, bool) {
+	d, ok := ctx.Value(decisionKey{}).(Decision)
+	return d, ok
+}
+
 // FacilityFilter is the set of facilities whose patients a decision
 // admits. The zero FacilityFilter admits no patient.
 type FacilityFilter struct {

@@ -189,6 +189,24 @@ func (g *grant) admittedIDs(ctx context.Context, sr karte.TxSearcher, typ string
 	return out, nil
 }
 
+// PatientsIn returns those of ids (ids of Patients) that filter admits: the
+// patients who belong now to one of its facilities, by the rule every
+// search under that filter applies (karte.Restriction). It asks no
+// authoriser. Handlers of data kept outside the record, such as the audit
+// trail, use it to apply a decision's facility filter to the patients
+// their data names.
+func (s *Service) PatientsIn(ctx context.Context, filter karte.FacilityFilter, ids []string) ([]string, error) {
+	if filter.Any || len(ids) == 0 {
+		return ids, nil
+	}
+	sr, err := s.searcher()
+	if err != nil {
+		return nil, err
+	}
+	g := &grant{s: s, d: &karte.Decision{Allow: true, Facilities: filter}}
+	return g.admittedIDs(ctx, sr, "Patient", ids)
+}
+
 // admitAll keeps the resources of list that the principal may see: those
 // of types it may read, within each type's grant. It serves _include
 // results and type and system history, whose resources were not selected

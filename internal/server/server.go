@@ -182,9 +182,10 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	mux.Handle("/fhir/", guarded(api))
 	if searcher, ok := cfg.Store.(karte.AuditSearcher); ok {
 		// The trail is served from the audit log, not the record: the
-		// authoriser decides by role and scope (auditors), and the
+		// authoriser decides by role and scope (auditors), the record tells
+		// which patients the decision's facilities cover, and the
 		// auditors' own searches are audited like every request.
-		trail := auditapi.New(searcher, "/fhir", auditapi.Options{Base: api.Base, Log: cfg.Log})
+		trail := auditapi.New(searcher, "/fhir", auditapi.Options{Base: api.Base, Log: cfg.Log, Patients: svc})
 		h := guarded(guard.Authorize(authorizer, "AuditEvent", api.Classify, api.WriteError, trail))
 		for _, p := range trail.Patterns() {
 			mux.Handle(p, h)
