@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,39 @@ func FuzzEventJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 		valid(t, data)
+		if _, err := audit.EventScope(data); err != nil {
+			t.Errorf("EventScope of a written event: %v", err)
+		}
 	})
+}
+
+// TestEventScope: the scope of an event is its patients and the
+// facilities its user acted from.
+func TestEventScope(t *testing.T) {
+	e := &audit.Event{Type: audit.Rest, Interaction: "search-type",
+		User:     &audit.User{System: audit.AccountSystem, ID: "sato", Facility: &audit.Facility{Reference: "Organization/hub"}},
+		Patients: []string{"Patient/p2", "Patient/p1/_history/3"}}
+	data, err := e.JSON(recorded, audit.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := audit.EventScope(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := audit.Scope{Patients: []string{"Patient/p1", "Patient/p2"}, Facilities: []string{"hub"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("scope %+v, want %+v", got, want)
+	}
+	e.User.Facility = &audit.Facility{Reference: "Location/ward-3"}
+	e.Patients = nil
+	if data, err = e.JSON(recorded, audit.Source{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := audit.EventScope(data); err != nil || len(got.Facilities)+len(got.Patients) != 0 {
+		t.Errorf("an event of no patient, from a Location: %+v, %v", got, err)
+	}
+	if _, err := audit.EventScope([]byte(`[]`)); err == nil {
+		t.Error("EventScope of a JSON array: no error")
+	}
 }
