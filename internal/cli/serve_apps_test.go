@@ -1,33 +1,55 @@
 package cli_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"kartehub/internal/oauth/oauthtest"
 	"kartehub/internal/server/servertest"
 )
 
-// TestServeApps: an app of the --apps file runs the SMART login flow for
-// a person, with the scopes the file allows it and no others.
+// TestServeApps: the apps of the --apps file run the SMART login flow for
+// a person, with the scopes the file allows them and no others; the
+// confidential one only with its key.
 func TestServeApps(t *testing.T) {
 	t.Setenv("KARTEHUB_DATA", "")
 	dir := t.TempDir()
 	apps := filepath.Join(t.TempDir(), "apps.json")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "ward-1", Algorithm: "ES256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, apps, `[{"client_id": "jp.example.viewer", "client_name": "画像ビューア",
 		"redirect_uris": ["https://viewer.example.jp/callback"],
-		"scope": "openid fhirUser user/Patient.rs", "token_endpoint_auth_method": "none"}]`)
-	m := oneTime.FindStringSubmatch(mustRun(t, "admin", "user", "add", "kato", "--name", "加藤 一郎", "--role", "physician", "--facility", "hub", "--data", dir))
-	if m == nil {
-		t.Fatal("user add printed no one-time password")
+		"scope": "openid fhirUser user/Patient.rs", "token_endpoint_auth_method": "none"},
+		{"client_id": "jp.example.ward", "redirect_uris": ["https://ward.example.jp/cb"], "scope": "openid user/*.rs",
+		 "token_endpoint_auth_method": "private_key_jwt", "jwks": `+string(jwks)+`}]`)
+	// Each login is a person of their own: a person's TOTP codes here
+	// come from real time, which accepts one step either side.
+	person := func(login string) *oauthtest.User {
+		m := oneTime.FindStringSubmatch(mustRun(t, "admin", "user", "add", login, "--name", login, "--role", "physician", "--facility", "hub", "--data", dir))
+		if m == nil {
+			t.Fatal("user add printed no one-time password")
+		}
+		return &oauthtest.User{Login: login, Password: m[2], NewPassword: "Correct-Horse-Battery-7", Code: servertest.Codes()}
 	}
+	user, nurse := person("kato"), person("ito")
 	srv := startServe(t, "--data", dir, "--http", "127.0.0.1:0", "--apps", apps)
 	app := oauthtest.App{Issuer: strings.TrimSuffix(srv.base, "/fhir"), ClientID: "jp.example.viewer",
 		RedirectURI: "https://viewer.example.jp/callback", Scope: "openid user/Patient.rs user/Observation.rs", Client: http.DefaultClient}
-	user := &oauthtest.User{Login: "kato", Password: m[2], NewPassword: "Correct-Horse-Battery-7", Code: servertest.Codes()}
 	tok, err := oauthtest.Login(t.Context(), app, user)
 	if err != nil {
 		t.Fatalf("login through the configured app: %v", err)
@@ -36,8 +58,23 @@ func TestServeApps(t *testing.T) {
 		t.Errorf("granted %q; want the scopes asked for that the file allows", tok.Scope)
 	}
 
+	ward := oauthtest.App{Issuer: app.Issuer, ClientID: "jp.example.ward", RedirectURI: "https://ward.example.jp/cb",
+		Scope: "openid user/Observation.rs", Client: http.DefaultClient, Key: key, KID: "ward-1"}
+	code, verifier, err := oauthtest.Authorize(t.Context(), ward, nurse)
+	if err != nil {
+		t.Fatalf("login through the confidential app: %v", err)
+	}
+	keyless := ward
+	keyless.Key = nil
+	if _, err := oauthtest.Exchange(t.Context(), keyless, code, verifier); err == nil {
+		t.Error("the confidential app got tokens without its key")
+	}
+	if _, err := oauthtest.Exchange(t.Context(), ward, code, verifier); err != nil {
+		t.Errorf("the confidential app, with its key: %v", err)
+	}
+
 	app.ClientID = "jp.example.unknown"
-	if _, err := oauthtest.Login(t.Context(), app, user); err == nil {
+	if _, _, err := oauthtest.Authorize(t.Context(), app, user); err == nil {
 		t.Error("an app not in the file logged in")
 	}
 }
@@ -48,11 +85,14 @@ func TestServeAppsRefused(t *testing.T) {
 	for _, tc := range []struct{ name, file, want string }{
 		{"not JSON", `{`, "--apps"},
 		{"misspelt member", `[{"client_id": "a", "redirect_uri": ["https://a.example/cb"]}]`, "redirect_uri"},
-		{"confidential", `[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "client_secret_basic"}]`, "public clients"},
+		{"confidential", `[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "client_secret_basic"}]`, "client secrets"},
 		{"two values", `[] []`, "more than one"},
 		{"no redirect URI", `[{"client_id": "a"}]`, "redirect URI"},
 		{"http beyond loopback", `[{"client_id": "a", "redirect_uris": ["http://a.example/cb"]}]`, "loopback"},
 		{"system scopes", `[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "scope": "system/*.rs"}]`, "system/"},
+		{"keys without private_key_jwt", `[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "jwks": {"keys": []}}]`, "private_key_jwt"},
+		{"private_key_jwt without keys", `[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt"}]`, "jwks"},
+		{"no usable key", `[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}]`, "jwks"},
 		{"the console's id", `[{"client_id": "kartehub-console", "redirect_uris": ["https://a.example/cb"]}]`, "console"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

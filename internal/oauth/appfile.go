@@ -17,17 +17,19 @@ import (
 //	  "scope": "openid fhirUser launch launch/patient patient/*.rs"}]
 //
 // Unknown members are refused, so that a misspelt one does not go
-// unnoticed. Apps are public clients: token_endpoint_auth_method may be
-// given, as "none" only. ReadApps checks the form; Provider checks each
-// app's content when it starts (Config.Apps).
+// unnoticed. token_endpoint_auth_method is "none" (the default: a public
+// app) or "private_key_jwt" (a confidential app), which needs "jwks", the
+// app's public keys as a JSON Web Key Set. ReadApps checks the form;
+// Provider checks each app's content when it starts (Config.Apps).
 func ReadApps(r io.Reader) ([]App, error) {
 	var list []struct {
-		ClientID               string   `json:"client_id"`
-		ClientName             string   `json:"client_name"`
-		RedirectURIs           []string `json:"redirect_uris"`
-		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
-		Scope                  string   `json:"scope"`
-		TokenEndpointAuth      string   `json:"token_endpoint_auth_method"`
+		ClientID               string          `json:"client_id"`
+		ClientName             string          `json:"client_name"`
+		RedirectURIs           []string        `json:"redirect_uris"`
+		PostLogoutRedirectURIs []string        `json:"post_logout_redirect_uris"`
+		Scope                  string          `json:"scope"`
+		TokenEndpointAuth      string          `json:"token_endpoint_auth_method"`
+		JWKS                   json.RawMessage `json:"jwks"`
 	}
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
@@ -39,12 +41,22 @@ func ReadApps(r io.Reader) ([]App, error) {
 	}
 	apps := make([]App, len(list))
 	for i, a := range list {
-		if a.TokenEndpointAuth != "" && a.TokenEndpointAuth != "none" {
-			return nil, fmt.Errorf("apps: app %q: token_endpoint_auth_method %q: apps are public clients (\"none\", with PKCE); a system that keeps a secret is registered with kartehub admin client",
-				a.ClientID, a.TokenEndpointAuth)
-		}
 		apps[i] = App{ClientID: a.ClientID, Name: a.ClientName, RedirectURIs: a.RedirectURIs,
 			PostLogoutRedirectURIs: a.PostLogoutRedirectURIs, Scope: a.Scope}
+		switch a.TokenEndpointAuth {
+		case "", "none":
+			if a.JWKS != nil {
+				return nil, fmt.Errorf("apps: app %q: jwks is for a confidential app: give token_endpoint_auth_method \"private_key_jwt\" too", a.ClientID)
+			}
+		case "private_key_jwt":
+			if len(a.JWKS) == 0 || string(a.JWKS) == "null" {
+				return nil, fmt.Errorf("apps: app %q: private_key_jwt needs jwks, the app's public keys", a.ClientID)
+			}
+			apps[i].JWKS = a.JWKS
+		default:
+			return nil, fmt.Errorf("apps: app %q: token_endpoint_auth_method %q: an app is public (\"none\", with PKCE) or confidential with its keys (\"private_key_jwt\" and jwks); client secrets are for registered systems (kartehub admin client)",
+				a.ClientID, a.TokenEndpointAuth)
+		}
 	}
 	return apps, nil
 }

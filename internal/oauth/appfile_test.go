@@ -16,7 +16,9 @@ func TestReadApps(t *testing.T) {
 		 "redirect_uris": ["https://viewer.example.jp/callback", "jp.example.viewer:/cb"],
 		 "post_logout_redirect_uris": ["https://viewer.example.jp/"],
 		 "scope": "openid fhirUser launch patient/*.rs", "token_endpoint_auth_method": "none"},
-		{"client_id": "bedside", "redirect_uris": ["http://127.0.0.1:9000/cb"]}
+		{"client_id": "bedside", "redirect_uris": ["http://127.0.0.1:9000/cb"]},
+		{"client_id": "ward", "redirect_uris": ["https://ward.example.jp/cb"],
+		 "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}}
 	]`))
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +29,8 @@ func TestReadApps(t *testing.T) {
 			PostLogoutRedirectURIs: []string{"https://viewer.example.jp/"},
 			Scope:                  "openid fhirUser launch patient/*.rs"},
 		{ClientID: "bedside", RedirectURIs: []string{"http://127.0.0.1:9000/cb"}},
+		{ClientID: "ward", RedirectURIs: []string{"https://ward.example.jp/cb"},
+			JWKS: []byte(`{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`)},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
@@ -41,6 +45,7 @@ func TestReadApps(t *testing.T) {
 func FuzzReadApps(f *testing.F) {
 	f.Add(`[{"client_id": "a", "redirect_uris": ["https://a.example/cb"], "scope": "openid"}]`)
 	f.Add(`[{"client_id": "a", "token_endpoint_auth_method": "private_key_jwt"}]`)
+	f.Add(`[{"client_id": "w", "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}}]`)
 	f.Add(`[] x`)
 	f.Add(`null`)
 	f.Fuzz(func(t *testing.T, in string) {

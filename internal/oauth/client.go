@@ -95,6 +95,10 @@ func (p *Provider) authenticate(r *http.Request, form url.Values) (*caller, *oau
 		return p.clientAssertion(r, assertion[0], formID)
 	}
 	if a := p.apps[formID]; a != nil {
+		if a.keys != nil {
+			p.refuseClient(r, formID, "none: a confidential app")
+			return nil, invalidClient("this app is a confidential client: authenticate with private_key_jwt")
+		}
 		return &caller{app: a, method: "none"}, nil
 	}
 	if formID == "" {
@@ -106,7 +110,7 @@ func (p *Provider) authenticate(r *http.Request, form url.Values) (*caller, *oau
 // clientSecret authenticates a registered system by its secret.
 func (p *Provider) clientSecret(r *http.Request, id, secret, method string) (*caller, *oauthError) {
 	if p.apps[id] != nil {
-		return nil, invalidClient("apps are public clients: they have no secret")
+		return nil, invalidClient("apps have no secret: a public app sends its client_id alone, a confidential one a client assertion (private_key_jwt)")
 	}
 	c, err := p.accounts.AuthenticateClient(r.Context(), id, secret)
 	if err != nil {
@@ -130,8 +134,9 @@ func (p *Provider) refuseClient(r *http.Request, id, why string) {
 	})
 }
 
-// clientAssertion authenticates a registered system by a JWT signed with
-// one of its registered keys (private_key_jwt), and audits a refusal.
+// clientAssertion authenticates a registered system or a confidential app
+// by a JWT signed with one of its keys (private_key_jwt), and audits a
+// refusal.
 func (p *Provider) clientAssertion(r *http.Request, assertion, formID string) (*caller, *oauthError) {
 	c, id, err := p.checkAssertion(r, assertion, formID)
 	if err != nil {
@@ -146,7 +151,8 @@ func (p *Provider) clientAssertion(r *http.Request, assertion, formID string) (*
 		p.refuseClient(r, id, "private_key_jwt: "+clientFailure(err))
 		return nil, invalidClient(err.Error())
 	}
-	return &caller{client: c, method: "private_key_jwt"}, nil
+	c.method = "private_key_jwt"
+	return c, nil
 }
 
 // unavailableError is a refusal for lack of room, not of the client's
@@ -155,10 +161,11 @@ type unavailableError struct{ msg string }
 
 func (e *unavailableError) Error() string { return e.msg }
 
-// checkAssertion checks a client assertion and returns its client, and
-// the client_id it claims (for audit). Refusals are Unauthorized errors
-// saying why, safe to return to the client.
-func (p *Provider) checkAssertion(r *http.Request, assertion, formID string) (*karte.Client, string, error) {
+// checkAssertion checks a client assertion and returns its caller (a
+// registered system or a confidential app), and the client_id it claims
+// (for audit). Refusals are Unauthorized errors saying why, safe to return
+// to the client.
+func (p *Provider) checkAssertion(r *http.Request, assertion, formID string) (*caller, string, error) {
 	refuse := func(format string, args ...any) error {
 		return karte.Errorf(karte.Unauthorized, "client assertion: "+format, args...)
 	}
@@ -184,7 +191,7 @@ func (p *Provider) checkAssertion(r *http.Request, assertion, formID string) (*k
 	case formID != "" && formID != id:
 		return nil, formID, refuse("iss is not the client_id given")
 	}
-	c, keys, err := p.accounts.ClientKeys(r.Context(), id)
+	c, keys, err := p.assertionKeys(r, id)
 	if err != nil {
 		return nil, id, err
 	}
@@ -202,6 +209,23 @@ func (p *Provider) checkAssertion(r *http.Request, assertion, formID string) (*k
 		return nil, id, &unavailableError{"too many client assertions in flight: try again shortly"}
 	}
 	return c, id, nil
+}
+
+// assertionKeys returns the caller that client_id id names and the keys
+// its assertions must be signed with: a confidential app's configured
+// keys, or a registered system's.
+func (p *Provider) assertionKeys(r *http.Request, id string) (*caller, []account.PublicKey, error) {
+	if a := p.apps[id]; a != nil {
+		if a.keys == nil {
+			return nil, nil, karte.Errorf(karte.Unauthorized, "client assertion: %s is a public app, without keys: it sends its client_id alone", id)
+		}
+		return &caller{app: a}, a.keys, nil
+	}
+	c, keys, err := p.accounts.ClientKeys(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &caller{client: c}, keys, nil
 }
 
 // verifyWithKeys checks the signature of tok with the registered key its

@@ -73,9 +73,14 @@ func TestDiscovery(t *testing.T) {
 			}
 		}
 	}
-	mustHave("capabilities", smart.Capabilities, "launch-standalone", "client-public", "client-confidential-symmetric",
+	mustHave("capabilities", smart.Capabilities, "launch-standalone", "client-public",
 		"client-confidential-asymmetric", "context-standalone-patient", "permission-v1", "permission-v2",
 		"sso-openid-connect", "permission-offline", "permission-patient", "permission-user")
+	// Apps keep no secrets: client secrets are for registered systems,
+	// which SMART's capabilities do not describe.
+	if slices.Contains(smart.Capabilities, "client-confidential-symmetric") {
+		t.Error("smart-configuration claims apps with client secrets")
+	}
 	mustHave("grant types", smart.Grants, "authorization_code", "refresh_token", "client_credentials")
 	mustHave("auth methods", smart.AuthMethods, "private_key_jwt", "client_secret_basic", "client_secret_post")
 	mustHave("auth algs", smart.AuthAlgs, "RS384", "ES384")

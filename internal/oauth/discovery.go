@@ -21,8 +21,10 @@ var (
 		"patient/*.cruds", "patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.cruds", "system/*.rs",
 		"patient/*.read", "user/*.read", "system/*.read",
 	}
+	// smartCapabilities describe what apps can do: a public app, or a
+	// confidential one with its keys (apps keep no client secrets).
 	smartCapabilities = []string{
-		"launch-standalone", "launch-ehr", "context-ehr-patient", "client-public", "client-confidential-symmetric",
+		"launch-standalone", "launch-ehr", "context-ehr-patient", "client-public",
 		"client-confidential-asymmetric", "context-standalone-patient", "permission-v1", "permission-v2",
 		"sso-openid-connect", "permission-offline", "permission-online", "permission-patient", "permission-user",
 	}

@@ -1,6 +1,6 @@
 // Package oauth is kartehub's built-in OAuth 2.0 authorization server and
-// OpenID Connect provider, with SMART App Launch v2 (standalone launch,
-// public apps with PKCE) and SMART Backend Services (client_credentials
+// OpenID Connect provider, with SMART App Launch v2 (standalone and EHR
+// launch, public and confidential apps with PKCE) and SMART Backend Services (client_credentials
 // with a client secret or private_key_jwt). People log in on its own HTML
 // pages with the accounts of package account (password and TOTP); every
 // login, failed login, token issue, logout and break-glass grant goes to
@@ -21,8 +21,9 @@
 //
 // Apps are configured (Config.Apps, read from an apps file by ReadApps),
 // not registered in the database: karte.Client is for systems and has no
-// redirect URIs. An app is a public client: its client_id, exact redirect
-// URIs and the scopes it may ask for. The built-in console (ConsoleClientID) is always there. PKCE with
+// redirect URIs. An app is its client_id, exact redirect URIs and the
+// scopes it may ask for; a public client, or a confidential one that
+// signs each token request with its key (App.JWKS, private_key_jwt). The built-in console (ConsoleClientID) is always there. PKCE with
 // S256 is required (plain is refused), the redirect URI must be one of the
 // app's exactly, and errors go to it only once the client_id and redirect
 // URI are known to be right (otherwise a page says what is wrong).

@@ -34,7 +34,7 @@ type introspection struct {
 // such as a resource server that takes kartehub's access tokens: it says
 // whether an access token is active now (signed by us, unexpired, not
 // revoked, its session alive and its account able to act) and for whom.
-// Apps, which have no secret, may not ask. A refresh token, or anything
+// Apps may not ask. A refresh token, or anything
 // else, is not active. Every answer is audited as the asking system's.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	noStore(w)

@@ -67,8 +67,8 @@ type Config struct {
 	// makes) or an ed25519.PrivateKey (EdDSA).
 	Key crypto.Signer
 	// Apps are the user-facing applications (SMART apps) that may run the
-	// authorization code flow, besides the built-in console. They are
-	// public clients (PKCE, no secret); see App.
+	// authorization code flow, besides the built-in console: public
+	// clients, or confidential ones with keys; see App.
 	Apps []App
 
 	// Now is the clock; nil means time.Now.
@@ -98,9 +98,9 @@ type Config struct {
 // flow with PKCE. karte.Client registrations are for systems
 // (client_credentials) and carry no redirect URIs, so apps are part of the
 // server's configuration instead: a hospital network runs a handful of
-// vetted SMART apps, which an operator adds to the configuration. Apps are
-// public clients: they have no secret, and PKCE (S256) binds each code to
-// the app instance that asked for it.
+// vetted SMART apps, which an operator adds to the configuration. Apps
+// have no secret: PKCE (S256) binds each code to the app instance that
+// asked for it, and a confidential app also proves itself with its key.
 type App struct {
 	// ClientID is the app's client_id: 1-64 of A-Z a-z 0-9 . _ -, not
 	// starting with "kh-" (the prefix of registered systems).
@@ -118,12 +118,19 @@ type App struct {
 	// covers it (same context, type or *, a subset of the permissions).
 	// system/ scopes are for registered systems only.
 	Scope string
+	// JWKS, if set, makes the app a confidential client: its public keys,
+	// as a JSON Web Key Set. It then authenticates at the token endpoint
+	// with a JWT signed by one of them (private_key_jwt, as a registered
+	// system does), besides PKCE: the app runs on a server that keeps the
+	// private key. Nil: a public client.
+	JWKS []byte
 }
 
-// app is an App with its scopes parsed.
+// app is an App with its scopes and keys parsed.
 type app struct {
 	App
 	scopes []karte.Scope
+	keys   []account.PublicKey // a confidential app's; nil for a public one
 }
 
 // Provider is the OAuth 2.0 authorization server and OpenID provider, with
@@ -345,10 +352,16 @@ func (p *Provider) loadApps(list []App) (map[string]*app, error) {
 		if slices.ContainsFunc(scopes, func(s karte.Scope) bool { return s.Level == karte.ScopeSystem }) {
 			return nil, fmt.Errorf("oauth: app %q: system/ scopes are for registered systems (client_credentials), not apps", a.ClientID)
 		}
+		var keys []account.PublicKey
+		if a.JWKS != nil {
+			if _, keys, err = account.NormalizeKeys(a.JWKS); err != nil {
+				return nil, fmt.Errorf("oauth: app %q: jwks: %w", a.ClientID, err)
+			}
+		}
 		if a.Name == "" {
 			a.Name = a.ClientID
 		}
-		apps[a.ClientID] = &app{App: a, scopes: scopes}
+		apps[a.ClientID] = &app{App: a, scopes: scopes, keys: keys}
 	}
 	return apps, nil
 }

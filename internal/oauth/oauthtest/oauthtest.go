@@ -139,6 +139,32 @@ type App struct {
 	// Client carries the requests (its Transport is used, with a cookie
 	// jar of its own); nil means http.DefaultClient.
 	Client *http.Client
+	// Key, if set, makes the app confidential: it signs a client assertion
+	// (private_key_jwt) with Key, of key id KID, for each token request.
+	Key crypto.Signer
+	KID string
+	// Now is the time assertions are issued at; nil means time.Now.
+	Now func() time.Time
+}
+
+// authenticate adds the app's client authentication to a token request's
+// form: its client_id, and a fresh client assertion if it has a key.
+func (app App) authenticate(form url.Values) (url.Values, error) {
+	form.Set("client_id", app.ClientID)
+	if app.Key == nil {
+		return form, nil
+	}
+	now := time.Now
+	if app.Now != nil {
+		now = app.Now
+	}
+	a, err := Assertion(app.Key, app.KID, app.ClientID, app.Issuer, now())
+	if err != nil {
+		return nil, err
+	}
+	form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+	form.Set("client_assertion", a)
+	return form, nil
 }
 
 // User is the person logging in.
@@ -314,22 +340,28 @@ func fill(form url.Values, page string, app App, u *User) error {
 
 // Exchange redeems a code with its PKCE verifier.
 func Exchange(ctx context.Context, app App, code, verifier string) (*Token, error) {
-	return post(ctx, app.Client, TokenURL(app.Issuer), url.Values{
+	form, err := app.authenticate(url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
 		"redirect_uri":  {app.RedirectURI},
-		"client_id":     {app.ClientID},
 		"code_verifier": {verifier},
-	}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return post(ctx, app.Client, TokenURL(app.Issuer), form, nil)
 }
 
 // Refresh redeems a refresh token of an app.
 func Refresh(ctx context.Context, app App, refreshToken string) (*Token, error) {
-	return post(ctx, app.Client, TokenURL(app.Issuer), url.Values{
+	form, err := app.authenticate(url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
-		"client_id":     {app.ClientID},
-	}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return post(ctx, app.Client, TokenURL(app.Issuer), form, nil)
 }
 
 // browser is a client with a cookie jar of its own that does not follow
