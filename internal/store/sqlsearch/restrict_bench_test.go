@@ -25,12 +25,12 @@ import (
 )
 
 // The restriction benchmarks time the patient-scoped queries of "kartehub
-// bench search" on synthetic data, straight on the store (without HTTP and
-// JSON, so that the restriction's share of the time is not diluted), for
-// 200 random patients in four modes: unrestricted (none), restricted to
-// the patient's facility (home), to it and another (home+other), and to
-// another only (other: nothing matches). They report the median time of
-// each mode, in µs.
+// bench search", and searches across patients, on synthetic data, straight
+// on the store (without HTTP and JSON, so that the restriction's share of
+// the time is not diluted), for 200 random patients in four modes:
+// unrestricted (none), restricted to the patient's facility (home), to it
+// and another (home+other), and to another only (other: nothing of the
+// patient matches). They report the median time of each mode, in µs.
 //
 //	go test ./internal/store/sqlsearch -run '^$' -bench Restrict -benchtime 2000x
 //
@@ -44,8 +44,8 @@ import (
 
 const benchPatients = 1000
 
-// benchQueries are the patient-scoped queries of "kartehub bench search";
-// %[1]s is a patient's id.
+// benchQueries are the patient-scoped queries of "kartehub bench search",
+// where %[1]s is a patient's id, and searches across patients.
 var benchQueries = []struct{ name, typ, query string }{
 	{"troponin", "Observation", "patient=Patient/%[1]s&code=http://loinc.org|67151-1&_sort=-date"},
 	{"medications", "MedicationRequest", "patient=Patient/%[1]s&_include=MedicationRequest:medication"},
@@ -53,6 +53,11 @@ var benchQueries = []struct{ name, typ, query string }{
 	// A page of the patient's compartment with its total (not in the
 	// command's list): the restriction tested on every match, twice.
 	{"compartment-page", "Observation", "patient=Patient/%[1]s&_sort=-date&_count=50&_total=accurate"},
+	// Searches of no one patient, as a ward or a clinic runs them: the
+	// restriction is tested on every resource the other criteria select.
+	{"troponin-count", "Observation", "code=http://loinc.org|67151-1&_summary=count"},
+	{"troponin-page", "Observation", "code=http://loinc.org|67151-1&_sort=-date&_count=20"},
+	{"encounters-since", "Encounter", "date=ge2025-06-01&_count=50"},
 }
 
 func BenchmarkRestrictSQLite(b *testing.B) {
@@ -156,7 +161,11 @@ func benchRestrict(b *testing.B, st benchStore) {
 		qs := make([][]*karte.Query, len(modes)) // by mode, then patient
 		for m, mode := range modes {
 			for _, p := range ps {
-				vals, err := url.ParseQuery(fmt.Sprintf(bq.query, p.id))
+				query := bq.query
+				if strings.Contains(query, "%[1]s") {
+					query = fmt.Sprintf(query, p.id)
+				}
+				vals, err := url.ParseQuery(query)
 				if err != nil {
 					b.Fatal(err)
 				}
