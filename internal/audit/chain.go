@@ -1,9 +1,15 @@
 package audit
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"kartehub/internal/karte"
@@ -65,6 +71,25 @@ func OpenChain(dir string, every int) (*Chain, error) {
 		return nil, err
 	}
 	return NewChain(key, every), nil
+}
+
+// OpenChainFor is OpenChain for appending to log. It refuses to make a
+// new key while log already holds records: their checkpoints were signed
+// with the key of another data directory (a command run with the wrong
+// --data, or a key lost with its public key), and a new key's checkpoints
+// would not verify with the public key that auditors hold.
+func OpenChainFor(ctx context.Context, dir string, log karte.AuditLog, every int) (*Chain, error) {
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); errors.Is(err, fs.ErrNotExist) {
+		last, err := log.LastAudit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if last != nil {
+			return nil, fmt.Errorf("audit: %s holds no audit signing key (%s), but the audit trail already has %d records: use the data directory of the server that wrote them, or restore its key",
+				dir, KeyFile, last.Seq)
+		}
+	}
+	return OpenChain(dir, every)
 }
 
 // PublicKey returns the key that verifies the Chain's checkpoints.

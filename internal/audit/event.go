@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"encoding/base64"
 	"strings"
 	"time"
@@ -32,6 +33,18 @@ const (
 	// "Application Stop", for the server itself.
 	ApplicationStart
 	ApplicationStop
+	// Import is DCM 110107 "Import": data brought into the record other
+	// than through the API, such as a kartehub import run on the server.
+	// Its action is C unless Action says otherwise.
+	Import
+	// Export is DCM 110106 "Export": data taken out other than through
+	// the API, such as a copy of the audit trail. Its action is R.
+	Export
+	// SecurityChange is DCM 110113 "Security Alert", subtype 110137 "User
+	// Security Attributes Changed": an account, a client or a facility
+	// changed by an administrator. Its action is U unless Action says
+	// otherwise (C for one created).
+	SecurityChange
 )
 
 // Action is the AuditEvent action code.
@@ -230,6 +243,16 @@ func (e *Event) auditEvent(t time.Time, src Source) (*auditEvent, error) {
 		if e.Type == ApplicationStop {
 			ae.Subtype[0] = coding{System: dcm, Code: "110121", Display: "Application Stop"}
 		}
+	case Import:
+		ae.Type = coding{System: dcm, Code: "110107", Display: "Import"}
+		action = cmp.Or(action, Create)
+	case Export:
+		ae.Type = coding{System: dcm, Code: "110106", Display: "Export"}
+		action = cmp.Or(action, Read)
+	case SecurityChange:
+		ae.Type = coding{System: dcm, Code: "110113", Display: "Security Alert"}
+		ae.Subtype = []coding{{System: dcm, Code: "110137", Display: "User Security Attributes Changed"}}
+		action = cmp.Or(action, Update)
 	default:
 		return nil, karte.Errorf(karte.Internal, "audit: unknown event type %d", e.Type)
 	}

@@ -9,9 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"kartehub/internal/keyfile"
 	"os"
 	"path/filepath"
+
+	"kartehub/internal/keyfile"
 )
 
 // The key files in the data directory. The private key is PKCS #8 and the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kartehub/internal/account"
+	"kartehub/internal/audit"
 	"kartehub/internal/karte"
 )
 
@@ -75,12 +76,17 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stderr, adminUsage)
 		return fmt.Errorf("admin: unknown command %q", cmd)
 	}
-	a := &adminCmd{name: "admin " + cmd, stdout: stdout, stderr: stderr, fs: newFlags("admin "+cmd, stderr)}
+	a := &adminCmd{name: "admin " + cmd, stdout: stdout, stderr: stderr, fs: newFlags("admin "+cmd, stderr),
+		changes: !strings.HasSuffix(cmd, " list")}
 	a.sf.register(a.fs)
-	if err := run(ctx, a, args[2:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	err := run(ctx, a, args[2:])
+	if errors.Is(err, flag.ErrHelp) {
+		err = nil
+	}
+	if rerr := a.finish(ctx, args[2:], err); err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %w", a.name, err)
 	}
 	return nil
@@ -94,6 +100,48 @@ type adminCmd struct {
 	stdout io.Writer
 	stderr io.Writer // warnings
 	st     karte.Store
+	// changes says that the command changes accounts, clients or
+	// facilities: it runs only if the audit trail can record it, and
+	// trail records it when it ends.
+	changes bool
+	trail   *operatorTrail
+}
+
+// open opens the store, and the audit trail if the command changes
+// anything: a change that could not be recorded is not made.
+func (a *adminCmd) open(ctx context.Context) (karte.Store, error) {
+	st, _, err := a.sf.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.st = st
+	if a.changes {
+		if a.trail, err = openOperatorTrail(ctx, st, a.sf.data); err != nil {
+			return nil, fmt.Errorf("the audit trail cannot record this change: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// finish records a command that changes anything in the audit trail, as
+// it was typed (it carries no secret: passwords and client secrets are
+// made by the commands, never given), with its outcome, and closes the
+// store.
+func (a *adminCmd) finish(ctx context.Context, args []string, runErr error) error {
+	defer a.close()
+	if a.trail == nil {
+		return nil
+	}
+	e := a.trail.event(audit.SecurityChange, a.name)
+	e.OutcomeDesc = "kartehub " + a.name
+	if len(args) > 0 {
+		e.OutcomeDesc += " " + strings.Join(args, " ")
+	}
+	if runErr != nil {
+		e.Outcome = audit.MinorFailure
+		e.OutcomeDesc += ": failed: " + runErr.Error()
+	}
+	return a.trail.record(ctx, e)
 }
 
 // args parses the command line, with flags before, between and after the
@@ -129,32 +177,30 @@ func (a *adminCmd) given() map[string]bool {
 
 // service opens the store and returns the account service on it.
 func (a *adminCmd) service(ctx context.Context) (*account.Service, error) {
-	st, where, err := a.sf.open(ctx)
+	st, err := a.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	as, ok := st.(karte.AccountStore)
 	if !ok {
-		st.Close()
-		return nil, fmt.Errorf("the store %s keeps no accounts", where)
+		return nil, errors.New("the store keeps no accounts")
 	}
 	key, err := account.LoadKey(a.sf.data)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	svc, err := account.New(as, account.Config{Key: key})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	a.st = st
-	return svc, nil
+	return account.New(as, account.Config{Key: key})
 }
 
+// close closes the trail and the store, whatever of them is open.
 func (a *adminCmd) close() {
+	if a.trail != nil {
+		a.trail.close()
+		a.trail = nil
+	}
 	if a.st != nil {
 		a.st.Close()
+		a.st = nil
 	}
 }
 
@@ -202,7 +248,6 @@ func userAdd(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	acc, pw, err := svc.CreateUser(ctx, account.NewUser{
 		Login: pos[0], Name: *name, Person: *person,
 		Roles: adminList(*roles), Facilities: adminList(*facilities), ExpiresAt: at,
@@ -247,7 +292,6 @@ func userSet(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	before, err := svc.User(ctx, pos[0])
 	if err != nil {
 		return err
@@ -299,7 +343,6 @@ func userResetPassword(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	pw, err := svc.ResetPassword(ctx, pos[0])
 	if err != nil {
 		return err
@@ -325,7 +368,6 @@ func userExpire(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	if err := svc.ExpireUser(ctx, pos[0], at); err != nil {
 		return err
 	}
@@ -348,7 +390,6 @@ func userChange(done string, fn func(*account.Service, context.Context, string) 
 		if err != nil {
 			return err
 		}
-		defer a.close()
 		if err := fn(svc, ctx, pos[0]); err != nil {
 			return err
 		}
@@ -365,7 +406,6 @@ func userList(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	users, err := svc.Users(ctx)
 	if err != nil {
 		return err
@@ -434,7 +474,6 @@ func clientAdd(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	c, secret, err := svc.CreateClient(ctx, account.NewClient{
 		Name: pos[0], Roles: adminList(*roles), Facilities: adminList(*facilities), PublicKeys: keys, ExpiresAt: at,
 	})
@@ -469,7 +508,6 @@ func clientList(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	clients, err := svc.Clients(ctx)
 	if err != nil {
 		return err
@@ -525,7 +563,6 @@ func clientSet(ctx context.Context, a *adminCmd, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
 	before, err := svc.Client(ctx, pos[0])
 	if err != nil {
 		return err
@@ -562,7 +599,6 @@ func clientChange(done string, fn func(*account.Service, context.Context, string
 		if err != nil {
 			return err
 		}
-		defer a.close()
 		if err := fn(svc, ctx, pos[0]); err != nil {
 			return err
 		}

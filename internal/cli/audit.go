@@ -178,6 +178,14 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("audit export: the store %s cannot search its audit trail", where)
 	}
 
+	// Copies of the trail name patients and people: each is recorded in
+	// the trail itself, and none is made that could not be.
+	trail, err := openOperatorTrail(ctx, st, sf.data)
+	if err != nil {
+		return fmt.Errorf("audit export: the audit trail cannot record the export: %w", err)
+	}
+	defer trail.close()
+
 	var w io.Writer = stdout
 	var file *atomicFile
 	if *out != "" {
@@ -202,11 +210,16 @@ func runAuditExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		dest = *out
 	}
-	if ex.n == 0 {
-		fmt.Fprintf(stderr, "exported no audit events to %s (the trail has %d records)\n", dest, ex.last)
-		return nil
+	done := fmt.Sprintf("exported no audit events to %s (the trail has %d records)", dest, ex.last)
+	if ex.n > 0 {
+		done = fmt.Sprintf("exported %d audit events to %s: records %d to %d of %d", ex.n, dest, ex.first, ex.lastSeen, ex.last)
 	}
-	fmt.Fprintf(stderr, "exported %d audit events to %s: records %d to %d of %d\n", ex.n, dest, ex.first, ex.lastSeen, ex.last)
+	e := trail.event(audit.Export, "audit export")
+	e.Query, e.OutcomeDesc = values.Encode(), done
+	if err := trail.record(ctx, e); err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	fmt.Fprintln(stderr, done)
 	return nil
 }
 

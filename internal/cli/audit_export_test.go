@@ -30,6 +30,7 @@ func auditData(t *testing.T) (string, []karte.AuditRecord) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	audittest.WriteKey(t, dir)
 	return dir, audittest.BuildSearch(t, st, 60)
 }
 
@@ -191,8 +192,10 @@ func TestAuditExportPostgres(t *testing.T) {
 	}
 	recs := audittest.BuildSearch(t, st, 60)
 	st.Close()
+	dir := t.TempDir()
+	audittest.WriteKey(t, dir)
 	var stdout, stderr bytes.Buffer
-	if err := cli.Run(t.Context(), []string{"audit", "export", "--database", dsn, "--patient", "Patient/p3", "--query", "action=R"}, &stdout, &stderr); err != nil {
+	if err := cli.Run(t.Context(), []string{"audit", "export", "--database", dsn, "--data", dir, "--patient", "Patient/p3", "--query", "action=R"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	var want []int64

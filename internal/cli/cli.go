@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 
@@ -148,11 +147,7 @@ var version = "0.1.0-dev"
 // kartehub command name, as the operating-system user who runs it: the
 // author that the versions it writes keep.
 func commandAuthor(ctx context.Context, name string) context.Context {
-	a := karte.Author{Kind: karte.AuthorProcess, ID: "kartehub " + name}
-	if u, err := user.Current(); err == nil {
-		a.Name = u.Username
-	}
-	return karte.WithAuthor(ctx, a)
+	return karte.WithAuthor(ctx, karte.Author{Kind: karte.AuthorProcess, ID: "kartehub " + name, Name: osUser()})
 }
 
 // newRecord returns the record service on st, indexing every write for

@@ -56,12 +56,10 @@ func facilityAdd(ctx context.Context, a *adminCmd, args []string) error {
 			return fmt.Errorf("--part-of: Organization/%s cannot be part of itself", id)
 		}
 	}
-	st, _, err := a.sf.open(ctx)
+	st, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
-	a.st = st
-	defer a.close()
 	rec := newRecord(st)
 
 	var out *record.Outcome
@@ -236,12 +234,10 @@ func facilityList(ctx context.Context, a *adminCmd, args []string) error {
 	if _, err := a.args(args); err != nil {
 		return err
 	}
-	st, _, err := a.sf.open(ctx)
+	st, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
-	a.st = st
-	defer a.close()
 	rec := newRecord(st)
 	var list []facility
 	params := url.Values{"_count": {"1000"}}

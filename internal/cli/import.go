@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
+	"kartehub/internal/audit"
 	"kartehub/internal/fhirimport"
 )
 
@@ -42,9 +44,46 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer st.Close()
+		// Over the API every request is audited; here the import itself is,
+		// once, and not at all if the trail cannot take it.
+		trail, err := openOperatorTrail(ctx, st, sf.data)
+		if err != nil {
+			return fmt.Errorf("the audit trail cannot record the import: %w", err)
+		}
+		defer trail.close()
 		im.Sink = newRecord(st)
+		sum, err := im.Run(ctx, fs.Args())
+		if rerr := trail.record(ctx, importEvent(trail, fs.Args(), sum, err)); err == nil {
+			err = rerr
+		}
+		return importDone(sum, err, stdout, stderr)
 	}
 	sum, err := im.Run(ctx, fs.Args())
+	return importDone(sum, err, stdout, stderr)
+}
+
+// importEvent is the audit event of an import run on the server.
+func importEvent(t *operatorTrail, paths []string, sum *fhirimport.Summary, err error) *audit.Event {
+	e := t.event(audit.Import, "import")
+	e.OutcomeDesc = "kartehub import " + strings.Join(paths, " ")
+	switch {
+	case err != nil:
+		e.Outcome = audit.SeriousFailure
+		e.OutcomeDesc += ": stopped: " + err.Error()
+		if sum != nil {
+			e.OutcomeDesc += "; " + sum.String()
+		}
+	case len(sum.Failures) > 0:
+		e.Outcome = audit.MinorFailure
+		e.OutcomeDesc += ": " + sum.String()
+	default:
+		e.OutcomeDesc += ": " + sum.String()
+	}
+	return e
+}
+
+// importDone reports an import's summary and failures.
+func importDone(sum *fhirimport.Summary, err error, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}

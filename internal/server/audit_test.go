@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -94,4 +96,38 @@ func userNamed(ev auditEvent, login string) bool {
 		}
 	}
 	return false
+}
+
+// TestStartAndStopRecorded: the trail holds when the server started and
+// when it stopped, the stop signed as a checkpoint.
+func TestStartAndStopRecorded(t *testing.T) {
+	st := openStore(t)
+	env := servertest.Start(t, st, nil)
+	seed(t, env, orgA)
+	if err := env.Server.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Server.Close(); err != nil {
+		t.Fatalf("a second Close: %v", err)
+	}
+	recs, err := st.AuditRecords(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := recs[0], recs[len(recs)-1]
+	for _, tc := range []struct {
+		rec     karte.AuditRecord
+		subtype string
+	}{{first, "110120"}, {last, "110121"}} {
+		var ev auditEvent
+		if err := json.Unmarshal(tc.rec.Event, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type.Code != "110100" || len(ev.Subtype) != 1 || ev.Subtype[0].Code != tc.subtype {
+			t.Errorf("record %d: type %v %v, want Application Activity %s", tc.rec.Seq, ev.Type, ev.Subtype, tc.subtype)
+		}
+	}
+	if len(last.Checkpoint) == 0 {
+		t.Error("the stop is not signed")
+	}
 }

@@ -73,6 +73,7 @@ type Config struct {
 type Server struct {
 	handler  http.Handler
 	audit    *audit.Writer
+	started  bool // the trail holds the start: Close records the stop
 	cancel   context.CancelFunc
 	Accounts *account.Service
 	Provider *oauth.Provider
@@ -96,6 +97,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cancel()
 		s.Close()
 		return nil, err
+	}
+	if s.audit != nil {
+		// The trail shows when the server ran: a gap in it between a stop
+		// and the next start is time when no request could be served.
+		if err := s.audit.Record(ctx, &audit.Event{Type: audit.ApplicationStart, OutcomeDesc: "kartehub started"}); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("server: the audit trail cannot record the start: %w", err)
+		}
+		s.started = true
 	}
 	return s, nil
 }
@@ -142,7 +152,7 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	if s.Accounts, err = account.New(as, cfg.Accounts); err != nil {
 		return err
 	}
-	chain, err := audit.OpenChain(cfg.Dir, audit.DefaultEvery)
+	chain, err := audit.OpenChainFor(ctx, cfg.Dir, log, audit.DefaultEvery)
 	if err != nil {
 		return err
 	}
@@ -234,10 +244,22 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Close stops background work and flushes the audit trail.
 func (s *Server) Close() error {
 	s.cancel()
-	if s.audit != nil {
-		return s.audit.Close()
+	if s.audit == nil {
+		return nil
 	}
-	return nil
+	if s.started {
+		s.started = false
+		// Signed, so that a verification right after shutdown covers
+		// every record up to the stop.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.audit.Checkpoint(ctx, &audit.Event{Type: audit.ApplicationStop, OutcomeDesc: "kartehub stopped"})
+		cancel()
+		if err != nil {
+			s.audit.Close()
+			return fmt.Errorf("server: the audit trail cannot record the stop: %w", err)
+		}
+	}
+	return s.audit.Close()
 }
 
 // newRecord returns the record service of a server: with the stored

@@ -12,6 +12,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"kartehub/internal/audit"
 	"kartehub/internal/karte"
+	"kartehub/internal/keyfile"
 )
 
 // Harness is one engine's fresh, empty audit log.
@@ -77,6 +79,15 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 
 // Key is the fixed signing key of the tests.
 var Key = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
+// WriteKey keeps Key in the data directory dir, as the server keeps its
+// audit key there (audit.LoadKey): commands run on dir then sign with it.
+func WriteKey(t testing.TB, dir string) {
+	t.Helper()
+	if _, err := keyfile.CreatePrivateKey(filepath.Join(dir, audit.KeyFile), Key); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // Every is the checkpoint interval of Build: small, so that a short log
 // has several checkpoints.
