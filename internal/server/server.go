@@ -29,6 +29,7 @@ import (
 	"kartehub/internal/audit"
 	"kartehub/internal/auditapi"
 	"kartehub/internal/authz"
+	"kartehub/internal/cors"
 	"kartehub/internal/fhirapi"
 	"kartehub/internal/guard"
 	"kartehub/internal/karte"
@@ -203,8 +204,18 @@ func (s *Server) assemble(ctx context.Context, cfg Config) error {
 	}
 	mux.Handle("/fhir", guarded(api))
 	mux.Handle("GET /jobs", guarded(guard.RequireRole(karte.RoleAdministrator, api.WriteError, jobsHandler)))
-	s.handler = mux
+	s.handler = cors.New(appOrigins(cfg.Apps)).Wrap(mux)
 	return nil
+}
+
+// appOrigins are the origins of the apps' redirect URIs: the browser apps
+// that may call the API from their own origin.
+func appOrigins(apps []oauth.App) []string {
+	var uris []string
+	for _, a := range apps {
+		uris = append(uris, a.RedirectURIs...)
+	}
+	return cors.Origins(uris)
 }
 
 // AuditStats counts what the server's audit writer has appended.
