@@ -56,6 +56,7 @@ func (h *Handler) scopeOf(ctx context.Context) (*scope, error) {
 func (sc *scope) keep(ctx context.Context, recs []karte.AuditRecord) ([]karte.AuditRecord, error) {
 	scopes := make([]audit.Scope, len(recs))
 	var ask []string
+	asked := map[string]bool{}
 	for i, rec := range recs {
 		es, err := audit.EventScope(rec.Event)
 		if err != nil {
@@ -63,7 +64,8 @@ func (sc *scope) keep(ctx context.Context, recs []karte.AuditRecord) ([]karte.Au
 		}
 		scopes[i] = es
 		for _, p := range es.Patients {
-			if _, done := sc.admitted[p]; !done && !slices.Contains(ask, p) {
+			if _, done := sc.admitted[p]; !done && !asked[p] {
+				asked[p] = true
 				ask = append(ask, p)
 			}
 		}
@@ -80,22 +82,25 @@ func (sc *scope) keep(ctx context.Context, recs []karte.AuditRecord) ([]karte.Au
 	return kept, nil
 }
 
+// askAtOnce bounds the patients of one PatientsIn call: a page of search
+// events can name hundreds of thousands, more than a statement takes.
+const askAtOnce = 500
+
 // decide learns which of refs ("Patient/id") the filter admits.
 func (sc *scope) decide(ctx context.Context, refs []string) error {
-	if len(refs) == 0 {
-		return nil
-	}
-	ids := make([]string, len(refs))
-	for i, ref := range refs {
-		ids[i] = strings.TrimPrefix(ref, "Patient/")
-		sc.admitted[ref] = false
-	}
-	in, err := sc.patients.PatientsIn(ctx, sc.filter, ids)
-	if err != nil {
-		return err
-	}
-	for _, id := range in {
-		sc.admitted["Patient/"+id] = true
+	for chunk := range slices.Chunk(refs, askAtOnce) {
+		ids := make([]string, len(chunk))
+		for i, ref := range chunk {
+			ids[i] = strings.TrimPrefix(ref, "Patient/")
+			sc.admitted[ref] = false
+		}
+		in, err := sc.patients.PatientsIn(ctx, sc.filter, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range in {
+			sc.admitted["Patient/"+id] = true
+		}
 	}
 	return nil
 }

@@ -96,6 +96,22 @@ func TestScope(t *testing.T) {
 	if got := pages(&karte.Decision{Allow: true, Facilities: karte.FacilityFilter{IDs: []string{"elsewhere"}}}, "/fhir/AuditEvent"); len(got) != 0 {
 		t.Errorf("a facility without patients: %v", got)
 	}
+	// A search event can name more patients than one statement may ask
+	// about.
+	many := make([]string, 1200)
+	for i := range many {
+		many[i] = "Patient/x" + strconv.Itoa(i)
+	}
+	many[1100] = "Patient/p1"
+	w := audit.NewWriter(st, audit.NewChain(audittest.Key, audittest.Every), audit.WriterOptions{})
+	err = w.Record(context.Background(), &audit.Event{Type: audit.Rest, Interaction: "search-type", Patients: many})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pages(hub, "/fhir/AuditEvent?_count=1"); len(got) != len(ofHub)+1 || got[0] != n+1 {
+		t.Errorf("hub, with an event of 1,200 patients: %v", got)
+	}
 	if code, _ := serve(hub, "/fhir/AuditEvent/"+strconv.FormatInt(ofHub[0], 10)); code != http.StatusOK {
 		t.Errorf("hub reading its event: %d", code)
 	}
