@@ -19,6 +19,7 @@ type Session struct {
 	ClientID  string    `json:"client"`
 	Scope     string    `json:"scope"`
 	Patient   string    `json:"patient,omitempty"`
+	Encounter string    `json:"encounter,omitempty"`
 	Created   time.Time `json:"created"`
 	LastUsed  time.Time `json:"lastUsed"`
 	// Expires is when the session ends at the latest, however much it is

@@ -162,16 +162,17 @@ func covers(allowed []karte.Scope, s karte.Scope) bool {
 	return false
 }
 
-// grantFor returns the scopes granted for a login with the patient in
-// context ("" for none), launched from an EHR or not. launch is granted
-// only to an EHR launch, and launch/encounter never: kartehub has no
-// encounter context. Without a patient, neither launch/patient nor
-// patient/ scopes are granted, which would allow nothing.
-func grantFor(scope []karte.Scope, patient string, launched bool) []karte.Scope {
+// grantFor returns the scopes granted for a login with the patient and
+// the encounter in context ("" for none), launched from an EHR or not.
+// launch is granted only to an EHR launch, and launch/encounter only with
+// an encounter, which only an EHR launch gives. Without a patient, neither
+// launch/patient nor patient/ scopes are granted, which would allow
+// nothing.
+func grantFor(scope []karte.Scope, patient, encounter string, launched bool) []karte.Scope {
 	var out []karte.Scope
 	for _, s := range scope {
 		switch {
-		case s.Raw == "launch" && !launched, s.Raw == "launch/encounter":
+		case s.Raw == "launch" && !launched, s.Raw == "launch/encounter" && encounter == "":
 		case patient == "" && (s.Raw == "launch/patient" || s.Level == karte.ScopePatient):
 		default:
 			out = append(out, s)
@@ -184,6 +185,14 @@ func grantFor(scope []karte.Scope, patient string, launched bool) []karte.Scope 
 // was granted launch/patient, and no EHR launch gave one.
 func (r *authRequest) wantsPatient() bool {
 	return r.launch == nil && slices.ContainsFunc(r.scope, func(s karte.Scope) bool { return s.Raw == "launch/patient" })
+}
+
+// encounter is the encounter in context: an EHR launch's, if it gave one.
+func (r *authRequest) encounter() string {
+	if r.launch == nil {
+		return ""
+	}
+	return r.launch.encounter
 }
 
 // contextPatient is the patient in context: the EHR launch's, or the one
@@ -296,7 +305,7 @@ func (p *Provider) stepLogin(w http.ResponseWriter, r *http.Request, req *authRe
 		p.showStep(w, req, msgBadPatient, "")
 		return
 	}
-	if len(grantFor(req.scope, patient, req.launch != nil)) == 0 {
+	if len(grantFor(req.scope, patient, req.encounter(), req.launch != nil)) == 0 {
 		p.showStep(w, req, msgNeedPatient, "")
 		return
 	}
@@ -421,8 +430,9 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, req *auth
 		redirectURI: req.redirectURI,
 		challenge:   req.challenge,
 		user:        userOf(l.Account, now),
-		scope:       joinScopes(grantFor(req.scope, patient, req.launch != nil)),
+		scope:       joinScopes(grantFor(req.scope, patient, req.encounter(), req.launch != nil)),
 		patient:     patient,
+		encounter:   req.encounter(),
 		nonce:       req.nonce,
 	}
 	if !p.st.addCode(h, g, now) {

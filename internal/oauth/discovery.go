@@ -17,14 +17,14 @@ var (
 	// Backend Services requires RS384 and ES384.
 	assertionAlgNames = []string{"RS384", "ES384", "RS256", "RS512", "PS256", "PS384", "PS512", "ES256", "ES512", "EdDSA"}
 	scopesSupported   = []string{
-		"openid", "fhirUser", "profile", "launch", "launch/patient", "offline_access", "online_access",
+		"openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access", "online_access",
 		"patient/*.cruds", "patient/*.rs", "user/*.cruds", "user/*.rs", "system/*.cruds", "system/*.rs",
 		"patient/*.read", "user/*.read", "system/*.read",
 	}
 	// smartCapabilities describe what apps can do: a public app, or a
 	// confidential one with its keys (apps keep no client secrets).
 	smartCapabilities = []string{
-		"launch-standalone", "launch-ehr", "context-ehr-patient", "client-public",
+		"launch-standalone", "launch-ehr", "context-ehr-patient", "context-ehr-encounter", "client-public",
 		"client-confidential-asymmetric", "context-standalone-patient", "permission-v1", "permission-v2",
 		"sso-openid-connect", "permission-offline", "permission-online", "permission-patient", "permission-user",
 	}

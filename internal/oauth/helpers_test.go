@@ -38,7 +38,7 @@ const (
 	appID       = "smart-app"
 	appRedirect = "https://app.example.jp/callback"
 	appBye      = "https://app.example.jp/bye"
-	appScope    = "openid fhirUser profile launch launch/patient patient/*.rs user/*.rs offline_access online_access"
+	appScope    = "openid fhirUser profile launch launch/patient launch/encounter patient/*.rs user/*.rs offline_access online_access"
 )
 
 // clock is a settable clock, shared by the provider and the accounts.

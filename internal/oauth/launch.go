@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -17,9 +16,10 @@ type launchResponse struct {
 
 // launch serves the EHR side of a SMART EHR launch: an EHR (a registered
 // system, or a person's app) with a valid bearer token names the patient
-// open in it, and gets a launch parameter, valid once for launchTTL, to
+// open in it, and the encounter if one is, and gets a launch parameter, valid once for launchTTL, to
 // open an app with (?launch=...&iss=<FHIR base>). The app then asks for
-// the scope launch, and its tokens carry that patient. The launch gives
+// the scope launch, and its tokens carry that patient (and the token
+// response the encounter: it is context, and limits nothing). The launch gives
 // no access of its own: what the app may read is still what the person
 // who logs in to it may read (roles, facilities, scopes), narrowed to the
 // patient by patient/ scopes. Every launch is audited.
@@ -39,15 +39,25 @@ func (p *Provider) launch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("invalid_request", "patient must be the id of a Patient"))
 		return
 	}
+	encounter := strings.TrimPrefix(strings.TrimSpace(form.Get("encounter")), "Encounter/")
+	if encounter != "" && !fhirID.MatchString(encounter) {
+		writeError(w, badRequest("invalid_request", "encounter must be the id of an Encounter"))
+		return
+	}
 	now := p.now()
 	token := randomToken()
-	if !p.st.addLaunch(hashOf(token), &launchContext{patient: patient, by: pr.String(), expires: now.Add(launchTTL)}, now) {
+	lc := &launchContext{patient: patient, encounter: encounter, by: pr.String(), expires: now.Add(launchTTL)}
+	if !p.st.addLaunch(hashOf(token), lc, now) {
 		writeError(w, unavailable("too many launches waiting: try again shortly"))
 		return
 	}
+	desc := "EHR launch for Patient/" + patient
+	if encounter != "" {
+		desc += ", Encounter/" + encounter
+	}
 	ev := &audit.Event{
 		Type: audit.Rest, Interaction: string(karte.InteractionOperation), Outcome: audit.Success,
-		OutcomeDesc: fmt.Sprintf("EHR launch for Patient/%s", patient),
+		OutcomeDesc: desc,
 		Patients:    []string{"Patient/" + patient},
 		Client:      &audit.Client{ID: pr.Login},
 	}

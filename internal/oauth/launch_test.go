@@ -82,3 +82,52 @@ func TestEHRLaunch(t *testing.T) {
 		t.Errorf("a standalone launch was granted the scope launch: %q", tok.Scope)
 	}
 }
+
+// TestEHRLaunchEncounter: an EHR launch may name the encounter open in the
+// EHR too; the app's token responses, refreshes and a restart included,
+// carry it, and only then is launch/encounter granted.
+func TestEHRLaunchEncounter(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, ehr := e.systemToken(t, "system/*.rs")
+	launch := func(form url.Values) (int, string) {
+		t.Helper()
+		resp, body := e.postForm(t, "/oauth/launch", form, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+ehr.AccessToken) })
+		var lr struct{ Launch string }
+		json.Unmarshal([]byte(body), &lr)
+		return resp.StatusCode, lr.Launch
+	}
+	if status, _ := launch(url.Values{"patient": {"p42"}, "encounter": {"e 1"}}); status != 400 {
+		t.Errorf("a bad encounter id: %d, want 400", status)
+	}
+	_, id := launch(url.Values{"patient": {"p42"}, "encounter": {"Encounter/e7"}})
+	e.rec.want(t, audit.Rest, audit.Success, "EHR launch for Patient/p42, Encounter/e7")
+
+	u := e.person(t, "ito")
+	u.Code = e.codes(t)
+	app := e.app("openid launch launch/encounter patient/*.rs offline_access")
+	app.Launch = id
+	tok, err := oauthtest.Login(ctx, app, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Patient != "p42" || tok.Encounter != "e7" || !strings.Contains(tok.Scope, "launch/encounter") {
+		t.Fatalf("tokens: patient %q, encounter %q, scope %q", tok.Patient, tok.Encounter, tok.Scope)
+	}
+	e.restart(t)
+	if tok, err = oauthtest.Refresh(ctx, app, tok.RefreshToken); err != nil || tok.Encounter != "e7" || tok.Patient != "p42" {
+		t.Fatalf("refresh after a restart: %+v, %v", tok, err)
+	}
+
+	// Without an encounter in the launch, or without a launch, there is
+	// no encounter context.
+	_, id = launch(url.Values{"patient": {"p42"}})
+	app.Launch = id
+	if tok, err = oauthtest.Login(ctx, app, u); err != nil || tok.Encounter != "" || strings.Contains(tok.Scope, "launch/encounter") {
+		t.Fatalf("a launch without an encounter: %+v, %v", tok, err)
+	}
+	app.Launch, app.Scope = "", "openid launch/encounter user/*.rs"
+	if tok, err = oauthtest.Login(ctx, app, u); err != nil || tok.Encounter != "" || strings.Contains(tok.Scope, "launch/encounter") {
+		t.Fatalf("a standalone launch asking for an encounter: %+v, %v", tok, err)
+	}
+}

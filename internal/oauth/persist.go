@@ -111,7 +111,7 @@ func (k *keeper) revoked(jti string, exp time.Time) {
 func (s *session) stored(maxAge time.Duration) *karte.Session {
 	ks := &karte.Session{
 		ID: s.id, AccountID: s.user.accountID, Login: s.user.login, Name: s.user.name, Person: s.user.person,
-		AuthTime: s.user.authTime, ClientID: s.clientID, Scope: s.scope, Patient: s.patient,
+		AuthTime: s.user.authTime, ClientID: s.clientID, Scope: s.scope, Patient: s.patient, Encounter: s.encounter,
 		Created: s.created, LastUsed: time.Unix(0, s.lastUsed.Load()).UTC(), Expires: s.created.Add(maxAge),
 		BreakGlass: s.breakGlass.Load(),
 	}
@@ -168,7 +168,7 @@ func restoredSession(ks *karte.Session) *session {
 	s := &session{
 		id:       ks.ID,
 		user:     sessionUser{accountID: ks.AccountID, login: ks.Login, name: ks.Name, person: ks.Person, authTime: ks.AuthTime},
-		clientID: ks.ClientID, scope: ks.Scope, patient: ks.Patient, created: ks.Created,
+		clientID: ks.ClientID, scope: ks.Scope, patient: ks.Patient, encounter: ks.Encounter, created: ks.Created,
 	}
 	s.lastUsed.Store(ks.LastUsed.UnixNano())
 	s.saved.Store(ks.LastUsed.UnixNano())

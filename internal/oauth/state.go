@@ -104,6 +104,7 @@ type codeGrant struct {
 	user        sessionUser
 	scope       string
 	patient     string
+	encounter   string
 	nonce       string
 	used        bool
 	sid         string // the session its exchange opened
@@ -118,13 +119,14 @@ type sessionUser struct {
 // session is a person's login through one app: the tokens issued from one
 // authorization code, its refresh tokens, and a break-glass grant.
 type session struct {
-	id       string
-	user     sessionUser
-	clientID string
-	scope    string
-	patient  string
-	created  time.Time
-	lastUsed atomic.Int64 // Unix nanoseconds
+	id        string
+	user      sessionUser
+	clientID  string
+	scope     string
+	patient   string
+	encounter string
+	created   time.Time
+	lastUsed  atomic.Int64 // Unix nanoseconds
 
 	// refresh and old are guarded by state.mu.
 	refresh hash // the current refresh token; zero if none
@@ -393,9 +395,10 @@ func (st *state) isRevoked(jti string) bool {
 // launchContext is what an EHR launch gives the app it launches: the
 // patient open in the EHR, and who launched it.
 type launchContext struct {
-	patient string // a Patient id
-	by      string // the launching principal, for the audit trail
-	expires time.Time
+	patient   string // a Patient id
+	encounter string // an Encounter id, or ""
+	by        string // the launching principal, for the audit trail
+	expires   time.Time
 }
 
 // addLaunch stores a launch context under the hash of its launch

@@ -26,6 +26,7 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	Patient      string `json:"patient,omitempty"`
+	Encounter    string `json:"encounter,omitempty"`
 }
 
 // token serves the token endpoint.
@@ -176,7 +177,8 @@ func (p *Provider) openSession(r *http.Request, h hash, g *codeGrant, now time.T
 	} else if why != "" {
 		return nil, "", badRequest("invalid_grant", why)
 	}
-	s := &session{id: randomToken(), user: g.user, clientID: g.clientID, scope: g.scope, patient: g.patient, created: now}
+	s := &session{id: randomToken(), user: g.user, clientID: g.clientID, scope: g.scope, patient: g.patient,
+		encounter: g.encounter, created: now}
 	s.lastUsed.Store(now.UnixNano())
 	refresh := ""
 	if hasScope(g.scope, "offline_access") || hasScope(g.scope, "online_access") {
@@ -223,7 +225,7 @@ func (p *Provider) sessionTokens(s *session, scope string, now time.Time) (token
 	}
 	return tokenResponse{
 		AccessToken: at.token, TokenType: "Bearer", ExpiresIn: int(p.accessTTL.Seconds()),
-		Scope: scope, Patient: s.patient,
+		Scope: scope, Patient: s.patient, Encounter: s.encounter,
 	}, nil
 }
 

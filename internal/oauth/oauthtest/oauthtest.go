@@ -40,6 +40,7 @@ type Token struct {
 	RefreshToken string `json:"refresh_token"`
 	IDToken      string `json:"id_token"`
 	Patient      string `json:"patient"`
+	Encounter    string `json:"encounter"`
 }
 
 // Error is an OAuth error: from the token endpoint (with its HTTP
