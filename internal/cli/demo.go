@@ -21,7 +21,9 @@ var demoUsers = []account.NewUser{
 	{Login: "technologist", Name: "放射線 次郎 (technologist, hub)", Roles: []string{karte.RoleTechnologist}, Facilities: []string{"org-000"}},
 	{Login: "clerk", Name: "医事 三郎 (clerk, clinic 2)", Roles: []string{karte.RoleClerk}, Facilities: []string{"org-002"}},
 	{Login: "researcher", Name: "研究 四郎 (researcher, hub)", Roles: []string{karte.RoleResearcher}, Facilities: []string{"org-000"}},
-	{Login: "auditor", Name: "監査 五郎 (auditor)", Roles: []string{karte.RoleAuditor}, Facilities: []string{"org-000"}},
+	// An auditor sees the trail of their facilities' patients and staff:
+	// the demo's sees all three.
+	{Login: "auditor", Name: "監査 五郎 (auditor, all facilities)", Roles: []string{karte.RoleAuditor}, Facilities: []string{"org-000", "org-001", "org-002"}},
 }
 
 // loadDemo fills a new demo data directory: the facilities and synthetic
