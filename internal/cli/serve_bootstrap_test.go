@@ -38,11 +38,16 @@ func serveOnce(t *testing.T, dir string) (stdout, log string) {
 			break
 		}
 	}
-	go io.Copy(&logged, pr)
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&logged, pr) // until serve ends and closes pw
+		close(copied)
+	}()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
+	<-copied
 	return out.String(), logged.String()
 }
 
