@@ -32,29 +32,42 @@ type Plan struct {
 // Compile plans q: it estimates each clause's selectivity with est, starts
 // from the most selective one, and tests the others on its rows.
 func Compile(ctx context.Context, d Dialect, q *karte.Query, est Estimator) (*Plan, error) {
-	driver, notes, err := chooseDriver(ctx, d, q, est)
+	driver, rows, notes, err := chooseDriver(ctx, d, q, est)
 	if err != nil {
 		return nil, err
 	}
+	// A statement that tests every candidate (a count; a sorted page) and
+	// has many of them tests the restriction against the set of admitted
+	// patients. A page without a sort stops at its end, usually long
+	// before, and tests patients one by one.
+	many := d.SetOnce && q.Restrict != nil && len(q.Types) == 1 && (driver < 0 || rows >= setFrom)
 	if q.Restrict != nil && q.Explain {
 		notes = append(notes, describeRestriction(q.Restrict))
+		if many {
+			notes = append(notes, "restriction: many candidates, tested against the set of admitted patients")
+		}
 	}
 	p := &Plan{Sorts: len(q.Sort), Notes: notes}
-	p.Page, err = pageStatement(d, q, driver)
+	p.Page, err = pageStatement(d, q, driver, many && len(q.Sort) > 0)
 	if err != nil {
 		return nil, err
 	}
 	if q.Total {
-		b := &builder{d: d, restrict: q.Restrict}
+		b := &builder{d: d, restrict: q.Restrict, admitBySet: many}
 		from := b.from(q, driver)
 		p.Count = Statement{SQL: "SELECT count(*) FROM " + d.Live + " r" + from, Args: b.args}
 	}
 	return p, nil
 }
 
+// setFrom is how many candidates a statement must have for its
+// restriction to test them against the set of admitted patients.
+const setFrom = 2000
+
 // chooseDriver returns the index of the clause to start from, or -1 to
-// scan the resources of the type.
-func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator) (int, []string, error) {
+// scan the resources of the type, and the estimated index rows of that
+// clause (capped at probeLimit; -1 for a scan).
+func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator) (int, int, []string, error) {
 	best, bestN := -1, -1
 	var notes []string
 	for i, cl := range q.Where {
@@ -75,7 +88,7 @@ func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator)
 		s := Statement{SQL: "SELECT count(*) FROM (" + b.union(cl, q.Types[0]) + fmt.Sprintf(" LIMIT %d) t", probeLimit), Args: b.args}
 		n, err := est(ctx, s)
 		if err != nil {
-			return 0, nil, err
+			return 0, 0, nil, err
 		}
 		shown := fmt.Sprintf("%d index rows", n)
 		switch {
@@ -96,14 +109,14 @@ func chooseDriver(ctx context.Context, d Dialect, q *karte.Query, est Estimator)
 		// order and testing each stops at the page's end, where starting
 		// from an index would first gather all its rows.
 		notes = append(notes, "no selective clause: scan the resources in order and test each, up to the page's end")
-		return -1, notes, nil
+		return -1, -1, notes, nil
 	}
 	if best >= 0 {
 		notes = append(notes, fmt.Sprintf("drive from clause %d, test the others on its rows", best))
 	} else {
 		notes = append(notes, "scan the resources of the type")
 	}
-	return best, notes, nil
+	return best, bestN, notes, nil
 }
 
 // nested reports whether a clause holds a _has or a chain.
@@ -152,8 +165,8 @@ func (b *builder) from(q *karte.Query, driver int) string {
 	return " WHERE " + strings.Join(where, " AND ")
 }
 
-func pageStatement(d Dialect, q *karte.Query, driver int) (Statement, error) {
-	b := &builder{d: d, restrict: q.Restrict}
+func pageStatement(d Dialect, q *karte.Query, driver int, bySet bool) (Statement, error) {
+	b := &builder{d: d, restrict: q.Restrict, admitBySet: bySet}
 	typ := first(q.Types)
 	cols := "r.rid, r.seq"
 	for _, k := range q.Sort {

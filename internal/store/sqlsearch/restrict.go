@@ -32,6 +32,11 @@ package sqlsearch
 //	          AND EXISTS (status of c.rid is active)
 //	          AND EXISTS (SharePermitParam of c.rid is permit))
 //
+// A statement that tests thousands of resources (a count, or a sorted
+// page, with many candidates: see Compile) tests the patients they refer
+// to against the set of admitted patients instead, computed once
+// (admittedSet): a lookup a resource instead of a few.
+//
 // A Patient is tested with belongs(r.rkey, r.id), reading its own
 // managingOrganization rows by r.rid. A query of several types, or of any
 // (a system search, an include), tests Patients so and every other type
@@ -222,6 +227,9 @@ func (b *builder) belongs(rid, key, id string) string {
 	if len(rs.Facilities) == 0 {
 		return "1 = 0"
 	}
+	if rid == "" && b.admitBySet {
+		return b.admittedSet(key, id)
+	}
 	o := b.name("o")
 	var managed string
 	if rid != "" {
@@ -247,6 +255,33 @@ func (b *builder) belongs(rid, key, id string) string {
 		status, b.arg(ParamKey(consentType, consentStatus)), consentActive,
 		permit, b.arg(ParamKey(consentType, rs.SharePermitParam)), consentPermit, b.d.PerRow)
 	return "(" + managed + " OR " + shared + ")"
+}
+
+// admittedSet is belongs as a test against the set of the patients who
+// belong to the facilities, which the engine computes once for the
+// statement: the live Patients whose managingOrganization is one of them,
+// and the patients of the Consents that share with one of them. A
+// resource then costs one lookup in that set instead of a few index
+// lookups. Computing the set costs about as much as testing a few hundred
+// resources one by one, so the planner chooses it only for statements
+// that test thousands (setFrom).
+func (b *builder) admittedSet(key, id string) string {
+	rs := b.restrict
+	o, p := b.name("o"), b.name("p")
+	set := fmt.Sprintf("SELECT %[2]s.rkey, %[2]s.id FROM sp_reference %[1]s CROSS JOIN %[3]s %[2]s WHERE %[4]s AND %[2]s.rid = %[1]s.rid AND %[2]s.type = '%[5]s'",
+		o, p, b.d.Live, b.facilityRef(o, patientType, patientOrg), patientType)
+	if rs.SharePermitParam != "" {
+		c, a, status, permit := b.name("c"), b.name("a"), b.name("z"), b.name("z")
+		set += fmt.Sprintf(" UNION ALL SELECT %[1]s.tkey, %[1]s.tid FROM sp_reference %[1]s WHERE %[1]s.pkey = %[2]s AND %[1]s.ttype = '%[3]s'"+
+			" AND EXISTS (SELECT 1 FROM sp_reference %[4]s WHERE %[4]s.rid = %[1]s.rid AND %[5]s)"+
+			" AND EXISTS (SELECT 1 FROM sp_token %[6]s WHERE %[6]s.rid = %[1]s.rid AND %[6]s.pkey = %[7]s AND %[6]s.code = '%[8]s')"+
+			" AND EXISTS (SELECT 1 FROM sp_token %[9]s WHERE %[9]s.rid = %[1]s.rid AND %[9]s.pkey = %[10]s AND %[9]s.code = '%[11]s')",
+			c, b.arg(ParamKey(consentType, consentPatient)), patientType,
+			a, b.facilityRef(a, consentType, consentActor),
+			status, b.arg(ParamKey(consentType, consentStatus)), consentActive,
+			permit, b.arg(ParamKey(consentType, rs.SharePermitParam)), consentPermit)
+	}
+	return "(" + key + ", " + id + ") IN (" + set + ")"
 }
 
 // facilityRef is the condition that sp_reference row x is a value of
