@@ -10,6 +10,7 @@ import (
 
 	"kartehub/internal/audit"
 	"kartehub/internal/fhirimport"
+	"kartehub/internal/karte"
 )
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +56,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		sum, err := im.Run(ctx, fs.Args())
 		if rerr := trail.record(ctx, importEvent(trail, fs.Args(), sum, err)); err == nil {
 			err = rerr
+		}
+		if a, ok := st.(karte.Analyzer); ok && err == nil && sum.Resources > 0 {
+			// Searches are planned from statistics that predate the load
+			// until this runs (or autovacuum does, some time later).
+			if !*quiet {
+				fmt.Fprintln(stderr, "updating the database's statistics for searches")
+			}
+			if aerr := a.Analyze(ctx); aerr != nil {
+				fmt.Fprintln(stderr, "warning: the statistics were not updated (searches may be slow until autovacuum runs):", aerr)
+			}
 		}
 		return importDone(sum, err, stdout, stderr)
 	}

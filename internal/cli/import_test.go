@@ -5,7 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"kartehub/internal/karte"
+	"kartehub/internal/store/postgres/pgtest"
 	"kartehub/internal/store/sqlite"
 )
 
@@ -33,5 +36,39 @@ func TestImportAuthor(t *testing.T) {
 	}
 	if a := r.Author; a.Kind != karte.AuthorProcess || a.ID != "kartehub import" || a.Name == "" {
 		t.Errorf("author %+v, want the process kartehub import run by a named user", a)
+	}
+}
+
+// TestImportPostgresAnalyzes imports into PostgreSQL: the planner's
+// statistics are up to date when the import ends, and the import is in
+// the trail.
+func TestImportPostgresAnalyzes(t *testing.T) {
+	t.Setenv("KARTEHUB_DATA", "")
+	dsn := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	file := filepath.Join(t.TempDir(), "bundle.json")
+	writeFile(t, file, `{"resourceType":"Bundle","type":"transaction","entry":[`+
+		`{"resource":{"resourceType":"Patient","id":"p1","active":true},"request":{"method":"PUT","url":"Patient/p1"}}]}`)
+	mustRun(t, "import", "--quiet", "--database", dsn, "--data", dir, file)
+
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var analysed bool
+	if err := conn.QueryRow(t.Context(),
+		`SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'resource_version'`).Scan(&analysed); err != nil {
+		t.Fatal(err)
+	}
+	if !analysed {
+		t.Error("resource_version was not analysed after the import")
+	}
+	var events int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM audit_block`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if events == 0 {
+		t.Error("the import is not in the audit trail")
 	}
 }

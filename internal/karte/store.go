@@ -83,3 +83,11 @@ type HistoryPage struct {
 	// Next is the Before cursor of the following page, or zero at the end.
 	Next int64
 }
+
+// Analyzer is an optional interface of a Store whose engine plans queries
+// from statistics that a bulk load leaves stale (PostgreSQL, until
+// autovacuum gets to it). Analyze brings them up to date; the import
+// command calls it after loading.
+type Analyzer interface {
+	Analyze(ctx context.Context) error
+}
