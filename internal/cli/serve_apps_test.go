@@ -1,17 +1,11 @@
 package cli_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"kartehub/internal/oauth/oauthtest"
 	"kartehub/internal/server/servertest"
@@ -24,11 +18,7 @@ func TestServeApps(t *testing.T) {
 	t.Setenv("KARTEHUB_DATA", "")
 	dir := t.TempDir()
 	apps := filepath.Join(t.TempDir(), "apps.json")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "ward-1", Algorithm: "ES256", Use: "sig"}}})
+	key, jwks, err := oauthtest.AppKey("ward-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,10 @@ import (
 	"kartehub/internal/karte"
 )
 
-// OperatorSystem is the identifier system of the people who run kartehub
+// operatorSystem is the identifier system of the people who run kartehub
 // commands on the server, in audit events: the value is their
 // operating-system login.
-const OperatorSystem = "urn:kartehub:os-user"
+const operatorSystem = "urn:kartehub:os-user"
 
 // osUser returns the login of the operating-system user running this
 // process, or "unknown".
@@ -53,7 +53,7 @@ func (t *operatorTrail) event(typ audit.Type, command string) *audit.Event {
 	who := osUser()
 	return &audit.Event{
 		Type:   typ,
-		User:   &audit.User{System: OperatorSystem, ID: who, Name: who},
+		User:   &audit.User{System: operatorSystem, ID: who, Name: who},
 		Client: &audit.Client{ID: "kartehub " + command},
 	}
 }

@@ -20,11 +20,7 @@ import (
 // app with one P-256 key, and returns it with that key.
 func confidentialApp(t *testing.T) (*env, oauthtest.App) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "app-k1", Algorithm: "ES256", Use: "sig"}}})
+	key, jwks, err := oauthtest.AppKey("app-k1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -413,4 +414,16 @@ func post(ctx context.Context, c *http.Client, endpoint string, form url.Values,
 		return nil, fmt.Errorf("oauthtest: %s: %w", endpoint, err)
 	}
 	return &t, nil
+}
+
+// AppKey makes a P-256 signing key for a confidential app or a system,
+// and the JSON Web Key Set of its public key, with key id kid, that the
+// app's configuration or the system's registration gives.
+func AppKey(kid string) (*ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: kid, Algorithm: "ES256", Use: "sig"}}})
+	return key, jwks, err
 }
